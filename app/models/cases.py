@@ -1,0 +1,142 @@
+"""Cases (办件) and their query tables: human tasks, opinions, audit trail, outbox, counters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.accounts import User
+from app.models.base import Base
+from app.models.processes import ProcessVersion
+from app.models.types import JSONType
+
+
+class Case(Base):
+    """One run of a process. `state` is the serialized workflow without its spec."""
+
+    __tablename__ = "case_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # application / document / work_order
+    title: Mapped[str] = mapped_column(String(300))
+    process_version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # open / completed / terminated / error
+    state: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)  # case metadata shown in lists (not flow state)
+    originator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
+    version: Mapped[int] = mapped_column(default=1)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    process_version: Mapped[ProcessVersion] = relationship()
+    originator: Mapped[User | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class HumanTask(Base):
+    """Projection of a user task for lists and permission checks; written with the state, same transaction."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_claimable", "state", "candidate_role", "candidate_department", "due_at"),
+        Index("ix_human_task_assignee", "assignee_id", "state", "due_at"),
+        Index("ix_human_task_case_state", "case_id", "state"),
+        Index("ix_human_task_completed_by", "completed_by_id", "completed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"))
+    task_uuid: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(120))
+    candidate_role: Mapped[str | None] = mapped_column(String(40))
+    candidate_department: Mapped[str | None] = mapped_column(String(40))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    form: Mapped[str | None] = mapped_column(String(200))
+    properties: Mapped[dict[str, str]] = mapped_column(JSONType)
+    state: Mapped[str] = mapped_column(String(20))  # open / completed / cancelled
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    completed_at: Mapped[datetime | None]
+    decision: Mapped[str | None] = mapped_column(String(40))
+
+    case: Mapped[Case] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+
+
+class Opinion(Base):
+    """审批意见 — append-only: never updated or deleted."""
+
+    __tablename__ = "opinion"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), index=True)
+    human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id"))
+    step_name: Mapped[str] = mapped_column(String(200))
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    role: Mapped[str | None] = mapped_column(String(40))
+    department: Mapped[str | None] = mapped_column(String(40))
+    decision: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    on_behalf_of: Mapped[User | None] = relationship(foreign_keys=[on_behalf_of_id])
+
+
+class AuditEvent(Base):
+    """Append-only audit trail of every action on a case or a definition."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class OutboxEvent(Base):
+    """Transactional outbox: written with the change, delivered after commit, retried, never twice."""
+
+    __tablename__ = "outbox_event"
+    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id", ondelete="SET NULL"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))  # webhook / email / sms / bpmn
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class NumberSequence(Base):
+    """Gap-free counters (case numbers per year, 发文字号 per issuer and year), locked on use."""
+
+    __tablename__ = "number_sequence"
+    __table_args__ = (UniqueConstraint("name", "year", name="uq_number_sequence_name_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    year: Mapped[int]
+    value: Mapped[int] = mapped_column(default=0)

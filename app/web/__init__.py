@@ -1,0 +1,51 @@
+"""Web layer: extensions binding, blueprints, error handlers, security headers, locale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_babel import get_locale
+
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.models import User
+from app.services.accounts import get_user
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parents[2] / "migrations")
+
+
+def init_web(app: Flask) -> None:
+    """Bind extensions and register every blueprint and handler."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录"
+    login_manager.user_loader(_load_user)
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    from app.web import api, auth, errors, main, security
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(main.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+    errors.register(app)
+    security.register(app)
+    from app.web import database
+
+    database.register(app)
+
+
+def _select_locale() -> str:
+    lang = request.args.get("lang") or session.get("lang")
+    return lang if lang in {"zh_CN", "en"} else "zh_CN"
+
+
+def _load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    return get_user(db.session, int(user_id))

@@ -1,0 +1,10 @@
+"""JSON API under /api/v1: bearer-token or session authentication, JSON errors."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from app.web.api import auth as _auth  # noqa: E402,F401  (routes register on import)
+from app.web.api import openapi as _openapi  # noqa: E402,F401
