@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
@@ -26,7 +27,7 @@ class Config:
 
     #: DATABASE_URL — SQLAlchemy URL; default SQLite (WAL) in instance/govflow.db
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'govflow.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
     #: SECRET_KEY — signs sessions and CSRF tokens; production refuses to start without one
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     #: GOVFLOW_TIMEZONE — local time zone for working days and display
@@ -77,7 +78,7 @@ class TestingConfig(Config):
 
     TESTING = True
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
-    SECRET_KEY = "test-secret-key"
+    SECRET_KEY = "test-secret-key"  # noqa: S105  (tests only)
     GOVFLOW_UPLOAD_DIR = str(INSTANCE_DIR / "test-uploads")
 
 

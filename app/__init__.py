@@ -14,7 +14,10 @@ def create_app(config: type[Config] | Config) -> Flask:
     if not app.config.get("SECRET_KEY"):
         raise SystemExit("SECRET_KEY is not set: refusing to start in production without it.")
 
+    from app.services.runtime import configure_timezone
     from app.web import init_web
+
+    configure_timezone(app.config["GOVFLOW_TIMEZONE"])
 
     init_web(app)
 

@@ -18,10 +18,14 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from app import create_app
 from app.extensions import db, limiter
+from app.services import accounts as accounts_service
 from config import TestingConfig
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FIXED_NOW = datetime(2026, 11, 23, 9, 30, tzinfo=SHANGHAI)  # a Monday, a working day
+
+
+accounts_service.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # real hashing, cheaper work factor for tests
 
 
 def _database_url(tmp: Path) -> str:

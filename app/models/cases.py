@@ -27,6 +27,7 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)  # open / completed / terminated / error
     state: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)  # case metadata shown in lists (not flow state)
+    open_task_uuids: Mapped[list[str]] = mapped_column(JSONType)  # READY human tasks projected in human_task
     originator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
     version: Mapped[int] = mapped_column(default=1)
@@ -38,7 +39,7 @@ class Case(Base):
     process_version: Mapped[ProcessVersion] = relationship()
     originator: Mapped[User | None] = relationship()
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (SQLAlchemy declarative hook)
 
 
 class HumanTask(Base):
@@ -109,6 +110,7 @@ class AuditEvent(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
 
     actor: Mapped[User | None] = relationship()
+    case: Mapped[Case | None] = relationship()
 
 
 class OutboxEvent(Base):
@@ -128,6 +130,8 @@ class OutboxEvent(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped[Case | None] = relationship()
 
 
 class NumberSequence(Base):

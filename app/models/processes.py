@@ -24,8 +24,8 @@ class ProcessVersion(Base):
     version: Mapped[int]
     name: Mapped[str] = mapped_column(String(200))
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    spec_json: Mapped[str] = mapped_column(Text)
-    source_files: Mapped[dict[str, str]] = mapped_column(JSONType)
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)
+    source_files: Mapped[dict[str, str]] = mapped_column(JSONType, deferred=True)
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     notes: Mapped[list[str]] = mapped_column(JSONType)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

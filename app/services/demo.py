@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.models import User
 from app.services.accounts import create_user, ensure_department, ensure_roles
 
-DEMO_PASSWORD = "govflow-demo-2026"
+DEMO_PASSWORD = "govflow-demo-2026"  # noqa: S105  (demo only, printed by make run)
 
 ROOT_DEPARTMENT = ("gxq", "高新区管委会")
 

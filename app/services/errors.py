@@ -57,3 +57,9 @@ class UnprocessableProcess(DomainError):
     """A process definition cannot be deployed (located messages in details)."""
 
     code = "process_invalid"
+
+
+class WorkflowFailed(DomainError):
+    """The diagram could not proceed (a condition or script failed); nothing was saved."""
+
+    code = "workflow_error"

@@ -48,4 +48,4 @@ def _select_locale() -> str:
 def _load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
         return None
-    return get_user(db.session, int(user_id))
+    return get_user(db.session(), int(user_id))

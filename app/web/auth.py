@@ -39,7 +39,7 @@ def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = authenticate(db.session, form.username.data or "", form.password.data or "")
+            user = authenticate(db.session(), form.username.data or "", form.password.data or "")
         except AuthenticationFailed as error:
             form.password.errors = [error.message]
             return render_template("auth/login.html", form=form), 401

@@ -19,6 +19,7 @@ STATUS_BY_ERROR: list[tuple[type[domain.DomainError], int]] = [
     (domain.PermissionDenied, 403),
     (domain.NotFound, 404),
     (domain.UnprocessableProcess, 422),
+    (domain.WorkflowFailed, 422),
     (domain.InvalidInput, 400),
 ]
 
@@ -57,7 +58,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> Any:
         db.session.rollback()
-        return error_response(400, "csrf_failed", _("页面已过期或请求来源无效，请刷新后重试。"), error.description)
+        return error_response(
+            400, "csrf_failed", _("页面已过期或请求来源无效，请刷新后重试。"), error.description
+        )
 
     @app.errorhandler(429)
     def _too_many(error: HTTPException) -> Any:
@@ -75,7 +78,9 @@ def register(app: Flask) -> None:
             405: _("不支持此请求方法。"),
             413: _("上传的文件过大。"),
         }
-        return error_response(error.code or 500, code, messages.get(error.code or 500, error.description or ""))
+        return error_response(
+            error.code or 500, code, messages.get(error.code or 500, error.description or "")
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:

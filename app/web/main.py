@@ -47,4 +47,4 @@ def healthz() -> Any:
 def _deployed_process_count() -> int:
     from app.services.processes import count_deployed_processes
 
-    return count_deployed_processes(db.session)
+    return count_deployed_processes(db.session())

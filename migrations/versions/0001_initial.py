@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 05:25:53.244104
+Create Date: 2026-11-22 05:33:52.233138
 
 """
 from alembic import op
@@ -112,6 +112,7 @@ def upgrade():
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('state', sa.Text(), nullable=False),
     sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
+    sa.Column('open_task_uuids', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
     sa.Column('originator_id', sa.Integer(), nullable=True),
     sa.Column('next_timer_at', sa.DateTime(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),

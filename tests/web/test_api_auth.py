@@ -20,7 +20,9 @@ def _token(client: FlaskClient, username: str, password: str = "password-123") -
     return token
 
 
-def test_token_is_issued_stored_hashed_and_accepted(session: Session, client: FlaskClient, now: datetime) -> None:
+def test_token_is_issued_stored_hashed_and_accepted(
+    session: Session, client: FlaskClient, now: datetime
+) -> None:
     create_user(session, now, username="apiuser", roles=[("approver", "market")])
     token = _token(client, "apiuser")
     stored = session.scalars(select(ApiToken.token_hash)).all()

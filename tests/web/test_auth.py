@@ -19,7 +19,9 @@ def test_login_page_is_chinese_and_has_csrf(client: FlaskClient) -> None:
     assert csrf_token_from(html)
 
 
-def test_login_then_home_then_logout(session: Session, auth: AuthActions, client: FlaskClient, now: datetime) -> None:
+def test_login_then_home_then_logout(
+    session: Session, auth: AuthActions, client: FlaskClient, now: datetime
+) -> None:
     create_user(session, now, username="wangmin", roles=[("clerk", "approval")], display_name="王敏")
     response = auth.login("wangmin")
     assert response.status_code == 302 and response.headers["Location"] == "/"
@@ -74,18 +76,25 @@ def test_post_without_csrf_token_is_400_page(session: Session, client: FlaskClie
 
 def test_next_url_is_followed_only_when_local(session: Session, client: FlaskClient, now: datetime) -> None:
     create_user(session, now, username="nexter")
-    for target, expected in [("/healthz", "/healthz"), ("https://evil.example/", "/"), ("//evil.example", "/"),
-                             ("/\\evil.example", "/")]:
+    for target, expected in [
+        ("/healthz", "/healthz"),
+        ("https://evil.example/", "/"),
+        ("//evil.example", "/"),
+        ("/\\evil.example", "/"),
+    ]:
         token = csrf_token_from(client.get("/login").get_data(as_text=True))
         response = client.post(
-            "/login", query_string={"next": target},
+            "/login",
+            query_string={"next": target},
             data={"username": "nexter", "password": "password-123", "csrf_token": token},
         )
         assert response.headers["Location"] == expected, target
         client.post("/logout", data={"csrf_token": csrf_token_from(client.get("/").get_data(as_text=True))})
 
 
-def test_html_in_display_name_is_escaped(session: Session, auth: AuthActions, client: FlaskClient, now: datetime) -> None:
+def test_html_in_display_name_is_escaped(
+    session: Session, auth: AuthActions, client: FlaskClient, now: datetime
+) -> None:
     create_user(session, now, username="xss", display_name="<script>alert(1)</script>")
     auth.login("xss")
     html = client.get("/").get_data(as_text=True)

@@ -27,7 +27,7 @@ def _authenticate() -> None:
         return
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        g.api_user = user_for_token(db.session, header.removeprefix("Bearer ").strip(), now())
+        g.api_user = user_for_token(db.session(), header.removeprefix("Bearer ").strip(), now())
         db.session.commit()  # record last_used_at
         return
     if current_user.is_authenticated:
@@ -56,15 +56,17 @@ def json_body() -> dict[str, Any]:
 
 
 @bp.post("/auth/tokens")
-@limiter.limit(lambda: str(current_app.config["LOGIN_RATE_LIMIT"]), deduct_when=lambda r: r.status_code != 201)
+@limiter.limit(
+    lambda: str(current_app.config["LOGIN_RATE_LIMIT"]), deduct_when=lambda r: r.status_code != 201
+)
 def create_token() -> Any:
     """Exchange username and password for a bearer token."""
     body = json_body()
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str):
         raise InvalidInput("需要 username 和 password 字段", {"username": "required", "password": "required"})
-    user = authenticate(db.session, username, password)
-    token, row = issue_api_token(db.session, user, now(), int(current_app.config["API_TOKEN_TTL_HOURS"]))
+    user = authenticate(db.session(), username, password)
+    token, row = issue_api_token(db.session(), user, now(), int(current_app.config["API_TOKEN_TTL_HOURS"]))
     db.session.commit()
     return jsonify({"token": token, "token_type": "Bearer", "expires_at": row.expires_at.isoformat()}), 201
 
@@ -80,6 +82,6 @@ def me() -> Any:
 @bp.post("/auth/tokens/revoke")
 def revoke_tokens() -> Any:
     """Revoke every API token of the calling user."""
-    count = revoke_api_tokens(db.session, api_user())
+    count = revoke_api_tokens(db.session(), api_user())
     db.session.commit()
     return jsonify({"revoked": count})

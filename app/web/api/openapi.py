@@ -24,15 +24,25 @@ def _operation(endpoint: str, method: str, params: list[str]) -> dict[str, Any]:
     view = current_app.view_functions[endpoint]
     summary = (view.__doc__ or endpoint).strip().splitlines()[0]
     errors = {
-        str(code): {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-        for code, text in [("400", "invalid input"), ("401", "not authenticated"), ("403", "forbidden"),
-                           ("404", "not found"), ("409", "conflict")]
+        str(code): {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for code, text in [
+            ("400", "invalid input"),
+            ("401", "not authenticated"),
+            ("403", "forbidden"),
+            ("404", "not found"),
+            ("409", "conflict"),
+        ]
     }
     operation: dict[str, Any] = {
         "operationId": f"{endpoint.removeprefix('api.')}_{method.lower()}",
         "summary": summary,
         "responses": {"200": {"description": "OK"}, **errors},
-        "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params],
+        "parameters": [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params
+        ],
     }
     if endpoint in {"api.create_token", "api.openapi"}:
         operation["security"] = []
@@ -48,7 +58,9 @@ def openapi() -> Any:
             continue
         path = _openapi_path(rule.rule.removeprefix("/api/v1"))
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(rule.endpoint, method, list(rule.arguments))
+            paths.setdefault(path, {})[method.lower()] = _operation(
+                rule.endpoint, method, list(rule.arguments)
+            )
     document = {
         "openapi": "3.1.0",
         "info": {"title": "govflow API", "version": "1"},

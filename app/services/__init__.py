@@ -1,0 +1,1 @@
+"""Domain services: plain functions taking (session, ..., actor, now); they flush, never commit."""

@@ -1,0 +1,102 @@
+"""Project engine results onto the query tables: open human tasks, case status, timers, outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.models import Case, HumanTask, OutboxEvent, User
+from app.services.permissions import candidates_for
+from app.services.runtime import working_calendar
+from app.workflow import HumanTaskInfo, Result
+
+CLOSED_STATUSES = frozenset({"completed", "terminated"})
+
+
+def time_limit_days(properties: dict[str, str] | Any, data: Any) -> int | None:
+    """Working-day limit of a step: `timeLimitWorkingDays`, or by urgency/category from the task data."""
+    raw = properties.get("timeLimitWorkingDays")
+    if raw not in (None, ""):
+        try:
+            return int(str(raw))
+        except ValueError:
+            return None
+    for prop, key in (("timeLimitByUrgency", "urgency"), ("timeLimitByCategory", "category")):
+        table = properties.get(prop)
+        if table:
+            limits = dict(part.split(":", 1) for part in str(table).split(",") if ":" in part)
+            value = limits.get(str(data.get(key, "")), limits.get("default"))
+            if value is not None and value.strip().isdigit():
+                return int(value)
+    return None
+
+
+def _new_task(session: Session, case: Case, info: HumanTaskInfo, now: datetime) -> HumanTask:
+    properties = dict(info.properties)
+    lane = info.effective_lane or info.lane
+    candidates = candidates_for(lane, properties, info.data)
+    assignee_id = case.originator_id if candidates.applicant else None
+    if properties.get("assignee"):
+        assignee_id = session.scalar(select(User.id).where(User.username == properties["assignee"]))
+    limit = time_limit_days(properties, info.data)
+    due_at = working_calendar().due_at(now, limit) if limit is not None else None
+    return HumanTask(
+        case_id=case.id,
+        task_uuid=info.task_id,
+        bpmn_id=info.bpmn_id,
+        name=info.name or info.bpmn_id,
+        lane=lane,
+        candidate_role=candidates.role,
+        candidate_department=candidates.department,
+        assignee_id=assignee_id,
+        form=info.form,
+        properties=properties,
+        state="open",
+        created_at=now,
+        due_at=due_at,
+    )
+
+
+def apply_result(
+    session: Session, case: Case, result: Result, now: datetime, completed_uuid: str | None = None
+) -> list[HumanTask]:
+    """Write the new state and keep human_task in step with the engine's READY tasks; return new tasks."""
+    before = set(case.open_task_uuids or [])
+    ready_ids = [info.task_id for info in result.ready]
+    gone = before - set(ready_ids) - ({completed_uuid} if completed_uuid else set())
+    if gone:
+        session.execute(
+            update(HumanTask)
+            .where(HumanTask.case_id == case.id, HumanTask.state == "open", HumanTask.task_uuid.in_(gone))
+            .values(state="cancelled", completed_at=now)
+        )
+    created = [
+        _new_task(session, case, info, now)
+        for info in result.ready
+        if info.task_id not in before or info.task_id == completed_uuid
+    ]
+    session.add_all(created)
+    case.state = result.state
+    case.status = result.status
+    case.open_task_uuids = ready_ids
+    case.next_timer_at = result.next_timer_at
+    case.updated_at = now
+    case.error_message = result.error
+    if result.status in CLOSED_STATUSES and case.closed_at is None:
+        case.closed_at = now
+    for index, event in enumerate(result.events):
+        session.add(
+            OutboxEvent(
+                case=case,
+                channel="bpmn",
+                kind=event.name,
+                payload={"case": case.number, "name": event.name, "payload": event.payload},
+                idempotency_key=f"{case.number}:{case.version}:{index}:{event.name}"[:80],
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+    return created

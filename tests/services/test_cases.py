@@ -1,0 +1,147 @@
+"""Cases through the service layer: start, complete, permissions, validation, races, projections."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import AuditEvent, Case, HumanTask, Opinion, User
+from app.services.cases import complete_task, open_tasks, start_case
+from app.services.errors import InvalidInput, NotFound, PermissionDenied, TaskAlreadyHandled
+from tests.factories import create_user
+from tests.services.helpers import deploy_fixture
+
+DEPARTMENTS = ["market", "tax", "police", "fire"]
+
+
+@pytest.fixture
+def people(session: Session, now: datetime) -> dict[str, User]:
+    users = {
+        "clerk": create_user(session, now, roles=[("clerk", "approval")]),
+        "leader": create_user(session, now, roles=[("leader", "gxq")]),
+        "outsider": create_user(session, now, roles=[("approver", "eco")]),
+        "applicant": create_user(session, now, roles=[("applicant", None)]),
+    }
+    for dept in DEPARTMENTS:
+        users[dept] = create_user(session, now, roles=[("approver", dept)])
+    return users
+
+
+def _start(session: Session, people: dict[str, User], now: datetime) -> Case:
+    deploy_fixture(session, "mini_parallel", now)
+    return start_case(session, "mini_parallel", {"departments": DEPARTMENTS}, people["applicant"], now)
+
+
+def test_happy_path_projects_every_step_and_closes(
+    session: Session, people: dict[str, User], now: datetime
+) -> None:
+    case = _start(session, people, now)
+    assert case.number.startswith("GF-2026-") and case.status == "open"
+    [intake] = open_tasks(session, case)
+    assert (intake.bpmn_id, intake.candidate_role, intake.candidate_department) == ("intake", "clerk", None)
+    assert intake.due_at is not None and intake.due_at.date().isoformat() == "2026-11-25"  # 2 working days
+    complete_task(session, intake.id, {"decision": "accept", "opinion": "材料齐全"}, people["clerk"], now)
+    reviews = open_tasks(session, case)
+    assert sorted(t.candidate_department or "" for t in reviews) == sorted(DEPARTMENTS)
+    assert {t.candidate_role for t in reviews} == {"approver"}
+    for task in reviews:
+        complete_task(
+            session, task.id, {"review_decision": "accept"}, people[task.candidate_department or ""], now
+        )
+    [decide] = open_tasks(session, case)
+    assert decide.candidate_role == "leader"
+    complete_task(session, decide.id, {"decision": "accept", "opinion": "同意"}, people["leader"], now)
+    session.refresh(case)
+    assert case.status == "completed" and case.closed_at == now
+    assert open_tasks(session, case) == []
+    opinions = session.scalars(select(Opinion).where(Opinion.case_id == case.id).order_by(Opinion.id)).all()
+    assert [o.decision for o in opinions] == ["accept"] * 6
+    assert opinions[0].text == "材料齐全" and opinions[-1].role == "leader"
+    state = json.loads(case.state)
+    assert "spec" not in state and "subprocess_specs" not in state
+
+
+def test_refusal_ends_the_case(session: Session, people: dict[str, User], now: datetime) -> None:
+    case = _start(session, people, now)
+    [intake] = open_tasks(session, case)
+    complete_task(
+        session, intake.id, {"decision": "refuse", "opinion": "不属于受理范围"}, people["clerk"], now
+    )
+    session.refresh(case)
+    assert case.status == "completed" and open_tasks(session, case) == []
+
+
+def test_second_completion_is_already_handled(
+    session: Session, people: dict[str, User], now: datetime
+) -> None:
+    case = _start(session, people, now)
+    [intake] = open_tasks(session, case)
+    complete_task(session, intake.id, {"decision": "accept"}, people["clerk"], now)
+    with pytest.raises(TaskAlreadyHandled) as caught:
+        complete_task(session, intake.id, {"decision": "refuse"}, people["clerk"], now)
+    assert caught.value.details and caught.value.details["case"] == case.number
+
+
+def test_only_candidates_may_complete(session: Session, people: dict[str, User], now: datetime) -> None:
+    case = _start(session, people, now)
+    [intake] = open_tasks(session, case)
+    with pytest.raises(PermissionDenied):
+        complete_task(session, intake.id, {"decision": "accept"}, people["outsider"], now)
+    complete_task(session, intake.id, {"decision": "accept"}, people["clerk"], now)
+    market = next(t for t in open_tasks(session, case) if t.candidate_department == "market")
+    with pytest.raises(PermissionDenied):
+        complete_task(session, market.id, {"review_decision": "accept"}, people["tax"], now)
+
+
+def test_invalid_form_gives_field_errors_and_saves_nothing(
+    session: Session, people: dict[str, User], now: datetime
+) -> None:
+    case = _start(session, people, now)
+    [intake] = open_tasks(session, case)
+    version_before, state_before = case.version, case.state
+    with pytest.raises(InvalidInput) as caught:
+        complete_task(session, intake.id, {"decision": "maybe"}, people["clerk"], now)
+    assert caught.value.details == {"decision": "请从列表中选择"} or "decision" in (
+        caught.value.details or {}
+    )
+    session.refresh(case)
+    session.refresh(intake)
+    assert (case.version, case.state, intake.state) == (version_before, state_before, "open")
+
+
+def test_opinion_required_step_refuses_empty_opinion(
+    session: Session, people: dict[str, User], now: datetime
+) -> None:
+    case = _start(session, people, now)
+    [intake] = open_tasks(session, case)
+    complete_task(session, intake.id, {"decision": "accept"}, people["clerk"], now)
+    for task in open_tasks(session, case):
+        complete_task(
+            session, task.id, {"review_decision": "accept"}, people[task.candidate_department or ""], now
+        )
+    [decide] = open_tasks(session, case)
+    with pytest.raises(InvalidInput) as caught:
+        complete_task(session, decide.id, {"decision": "accept", "opinion": "  "}, people["leader"], now)
+    assert "opinion" in (caught.value.details or {})
+
+
+def test_unknown_task_and_unknown_process(session: Session, people: dict[str, User], now: datetime) -> None:
+    with pytest.raises(NotFound):
+        complete_task(session, 999_999, {}, people["clerk"], now)
+    with pytest.raises(NotFound):
+        start_case(session, "no_such_process", {}, people["applicant"], now)
+
+
+def test_every_completion_is_audited(session: Session, people: dict[str, User], now: datetime) -> None:
+    case = _start(session, people, now)
+    [intake] = open_tasks(session, case)
+    complete_task(session, intake.id, {"decision": "refuse"}, people["clerk"], now)
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.case_id == case.id)).all()
+    assert actions == ["case.started", "task.completed"]
+    assert (
+        session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.case_id == case.id)) == 1
+    )
