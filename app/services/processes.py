@@ -135,13 +135,12 @@ def get_version(session: Session, process_id: str, number: int) -> ProcessVersio
 
 def list_processes(session: Session) -> dict[str, list[VersionSummary]]:
     """Every process id with its versions (newest first) and open cases per version."""
-    open_counts = dict(
-        session.execute(
-            select(Case.process_version_id, func.count())
-            .where(Case.status.in_(("open", "error")))
-            .group_by(Case.process_version_id)
-        ).tuples()
-    )
+    counted = session.execute(
+        select(Case.process_version_id, func.count())
+        .where(Case.status.in_(("open", "error")))
+        .group_by(Case.process_version_id)
+    ).tuples()
+    open_counts = {version_id: count for version_id, count in counted}
     result: dict[str, list[VersionSummary]] = {}
     rows = session.scalars(
         select(ProcessVersion).order_by(ProcessVersion.process_id, ProcessVersion.version.desc())
