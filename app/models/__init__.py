@@ -2,6 +2,7 @@
 
 from app.models.accounts import ApiToken, Department, Membership, Role, User
 from app.models.base import Base
+from app.models.catalogue import ServiceItem
 from app.models.cases import AuditEvent, Case, HumanTask, NumberSequence, Opinion, OutboxEvent
 from app.models.processes import ProcessVersion
 
@@ -18,5 +19,6 @@ __all__ = [
     "OutboxEvent",
     "ProcessVersion",
     "Role",
+    "ServiceItem",
     "User",
 ]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.accounts import User
 from app.models.base import Base
+from app.models.catalogue import ServiceItem
 from app.models.processes import ProcessVersion
 from app.models.types import JSONType
 
@@ -29,6 +30,7 @@ class Case(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)  # case metadata shown in lists (not flow state)
     open_task_uuids: Mapped[list[str]] = mapped_column(JSONType)  # READY human tasks projected in human_task
     originator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    service_item_id: Mapped[int | None] = mapped_column(ForeignKey("service_item.id"), index=True)
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
     version: Mapped[int] = mapped_column(default=1)
     error_message: Mapped[str | None] = mapped_column(Text)
@@ -38,6 +40,7 @@ class Case(Base):
 
     process_version: Mapped[ProcessVersion] = relationship()
     originator: Mapped[User | None] = relationship()
+    service_item: Mapped[ServiceItem | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012  (SQLAlchemy declarative hook)
 
