@@ -14,6 +14,7 @@ from app.services.audit import record_event
 from app.services.errors import Conflict, NotFound, WorkflowFailed
 from app.services.projection import apply_result
 from app.services.runtime import spec_ref, workflow_engine
+from app.workflow import MessageNotExpected
 
 DUE_BATCH = 200
 
@@ -90,9 +91,12 @@ def deliver_message(
         raise NotFound("办件不存在 (no such case)")
     if case.status != "open":
         raise Conflict("办件已结束，无法接收消息 (the case is not open)")
-    result = workflow_engine().deliver_message(
-        spec_ref(case.process_version), case.state, name, dict(payload), now
-    )
+    try:
+        result = workflow_engine().deliver_message(
+            spec_ref(case.process_version), case.state, name, dict(payload), now
+        )
+    except MessageNotExpected as error:
+        raise Conflict(f"办件未在等待消息 {name} (the case is not waiting for this message)") from error
     if result.status == "error":
         raise WorkflowFailed(f"消息处理失败：{result.error}")
     apply_result(session, case, result, now)

@@ -89,3 +89,10 @@ def test_messages_to_unknown_or_closed_cases(session: Session, clerk: User, now:
     case.status = "completed"
     with pytest.raises(Conflict):
         deliver_message(session, case.number, "materials_supplemented", {}, None, now)
+
+
+def test_a_message_nobody_waits_for_is_a_conflict(session: Session, clerk: User, now: datetime) -> None:
+    case = _started(session, clerk, now)  # still at "work", not waiting for the message yet
+    with pytest.raises(Conflict):
+        deliver_message(session, case.number, "materials_supplemented", {}, None, now)
+    assert [t.bpmn_id for t in open_tasks(session, case)] == ["work"]

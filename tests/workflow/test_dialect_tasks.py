@@ -1,0 +1,117 @@
+"""Integration steps (Java delegates, external tasks, Zeebe jobs) become 人工确认 manual tasks."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from app.workflow.compiler import compile_process
+from app.workflow.dialect import translate
+from app.workflow.lint import prepare
+from app.workflow.lint.model import NS, spiff_properties
+from app.workflow.simulate import simulate
+from app.workflow.xmlsafe import parse_xml
+
+HEAD = (
+    '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"\n'
+    '    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:flowable="http://flowable.org/bpmn"\n'
+    '    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="defs">\n'
+)
+DIAGRAM = HEAD + """  <process id="p" isExecutable="true">
+    <startEvent id="s" />
+    <sequenceFlow id="f1" sourceRef="s" targetRef="tweet" />
+    <serviceTask id="tweet" name="Publish" camunda:delegateExpression="${tweetAdapter}">
+      <incoming>f1</incoming>
+      <outgoing>f2</outgoing>
+    </serviceTask>
+    <boundaryEvent id="late" attachedToRef="tweet">
+      <timerEventDefinition><timeDuration>"P1D"</timeDuration></timerEventDefinition></boundaryEvent>
+    <sequenceFlow id="late_f" sourceRef="late" targetRef="e" />
+    <sequenceFlow id="f2" sourceRef="tweet" targetRef="mail" />
+    <sendTask id="mail" name="Mail" camunda:type="external" camunda:topic="mailer" />
+    <sequenceFlow id="f3" sourceRef="mail" targetRef="job" />
+    <serviceTask id="job" name="Job"><extensionElements><zeebe:taskDefinition type="crm" /></extensionElements>
+    </serviceTask>
+    <sequenceFlow id="f4" sourceRef="job" targetRef="bean" />
+    <serviceTask id="bean" flowable:class="org.example.Bean" />
+    <sequenceFlow id="f5" sourceRef="bean" targetRef="dmn" />
+    <businessRuleTask id="dmn" camunda:decisionRef="approve" />
+    <sequenceFlow id="f6" sourceRef="dmn" targetRef="e" />
+    <endEvent id="e" />
+  </process>
+</definitions>
+"""
+
+IMPORTED = {
+    "tweet": "camunda:delegateExpression=${tweetAdapter}",
+    "mail": "camunda:topic=mailer",
+    "job": "zeebe:taskDefinition type=crm",
+    "bean": "flowable:class=org.example.Bean",
+}
+
+
+def _translate(text: str = DIAGRAM):  # type: ignore[no-untyped-def]
+    tree = parse_xml(text.encode(), "x.bpmn")
+    lines = {e.get("id"): e.sourceline for e in tree.getroot().iter() if e.get("id")}
+    result = translate(tree, "x.bpmn")
+    after = {e.get("id"): e.sourceline for e in tree.getroot().iter() if e.get("id") in lines}
+    assert after == lines
+    return tree.getroot(), result
+
+
+@pytest.mark.parametrize(("task_id", "imported"), sorted(IMPORTED.items()))
+def test_integration_task_becomes_manual_task_with_imported_from(task_id: str, imported: str) -> None:
+    root, result = _translate()
+    task = root.find(f".//bpmn:manualTask[@id='{task_id}']", NS)
+    assert task is not None
+    assert spiff_properties(task) == {"importedFrom": imported}
+    warning = next(m for m in result.notes if m.element_id == task_id)
+    assert warning.severity == "warning" and warning.line == task.sourceline
+    assert "已转为人工确认任务" in warning.text and imported in warning.text
+    assert "改回服务任务" in warning.hint
+
+
+def test_name_flows_and_boundary_events_are_kept() -> None:
+    root, _ = _translate()
+    task = root.find(".//bpmn:manualTask[@id='tweet']", NS)
+    assert task is not None and task.get("name") == "Publish"
+    assert [el.text for el in task.iterfind("bpmn:incoming", NS)] == ["f1"]
+    assert root.find(".//bpmn:boundaryEvent[@id='late']", NS).get("attachedToRef") == "tweet"  # type: ignore[union-attr]
+    assert not any("camunda.org" in name for name in task.attrib)
+
+
+def test_dmn_business_rule_task_stays_an_error() -> None:
+    _, result = _translate()
+    assert [m.element_id for m in result.errors] == ["dmn"]
+
+
+def test_translation_is_idempotent() -> None:
+    tree = parse_xml(DIAGRAM.encode(), "x.bpmn")
+    translate(tree, "x.bpmn")
+    again = translate(tree, "x.bpmn")
+    assert [m for m in again.notes if "人工确认" in m.text] == []
+    props = tree.getroot().findall(".//spiffworkflow:property[@name='importedFrom']", NS)
+    assert len(props) == len(IMPORTED)
+
+
+RUNNABLE = HEAD + """  <process id="p" isExecutable="true">
+    <startEvent id="s" />
+    <sequenceFlow id="f1" sourceRef="s" targetRef="tweet" />
+    <serviceTask id="tweet" name="Publish" camunda:delegateExpression="${tweetAdapter}" />
+    <sequenceFlow id="f2" sourceRef="tweet" targetRef="e" />
+    <endEvent id="e" />
+  </process>
+</definitions>
+"""
+
+
+def test_manual_task_is_a_human_step_that_a_person_confirms() -> None:
+    files = {"x.bpmn": RUNNABLE.encode()}
+    assert prepare(files, {}).errors == ()
+    compiled = compile_process(files, {})
+    step = next(s for s in compiled.steps if s.bpmn_id == "tweet")
+    assert step.properties["importedFrom"] == "camunda:delegateExpression=${tweetAdapter}"
+    report = simulate(files, {}, today=date(2026, 3, 2))
+    assert report.ok and report.end_reached
+    assert [(s.bpmn_id, s.action) for s in report.steps] == [("tweet", "complete")]
