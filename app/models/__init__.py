@@ -2,8 +2,8 @@
 
 from app.models.accounts import ApiToken, Department, Membership, Role, User
 from app.models.base import Base
-from app.models.catalogue import ServiceItem
 from app.models.cases import AuditEvent, Case, HumanTask, NumberSequence, Opinion, OutboxEvent
+from app.models.catalogue import ServiceItem
 from app.models.processes import ProcessVersion
 
 __all__ = [

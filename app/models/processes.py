@@ -26,7 +26,7 @@ class ProcessVersion(Base):
     content_hash: Mapped[str] = mapped_column(String(64), unique=True)
     spec_json: Mapped[str] = mapped_column(Text, deferred=True)
     source_files: Mapped[dict[str, str]] = mapped_column(JSONType, deferred=True)
-    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, deferred=True)
     notes: Mapped[list[str]] = mapped_column(JSONType)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     deployed_at: Mapped[datetime]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent, Case, User
@@ -17,8 +18,14 @@ def record_event(
     action: str,
     detail: dict[str, Any],
     now: datetime,
-) -> AuditEvent:
-    """Append one audit event (never updated or deleted)."""
-    event = AuditEvent(case=case, actor=actor, action=action, detail=detail, created_at=now)
-    session.add(event)
-    return event
+) -> None:
+    """Append one audit event (never updated or deleted); a plain INSERT on the connection, no ORM work."""
+    session.connection().execute(
+        insert(AuditEvent).values(
+            case_id=case.id if case is not None else None,
+            actor_id=actor.id if actor is not None else None,
+            action=action,
+            detail=detail,
+            created_at=now,
+        )
+    )

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, contains_eager
 
 from app.models import Case, HumanTask, Opinion, ProcessVersion, User
 from app.services.audit import record_event
+from app.services.documents import with_document_number
 from app.services.errors import InvalidInput, NotFound, PermissionDenied, TaskAlreadyHandled, WorkflowFailed
 from app.services.numbers import case_number
 from app.services.permissions import may_act
@@ -29,7 +30,7 @@ class Completion:
 
     case: Case
     task: HumanTask
-    new_tasks: tuple[HumanTask, ...]
+    new_task_uuids: tuple[str, ...]
 
 
 def _checked(result: Result) -> Result:
@@ -127,26 +128,26 @@ def complete_task(
     if case.status != "open":
         raise TaskAlreadyHandled("办件已结束或已暂停 (the case is not open)", {"case": case.number})
     validate_task_data(case.process_version, task, data)
+    payload = with_document_number(session, task, data, now)
     try:
         result = workflow_engine().complete(
-            spec_ref(case.process_version), case.state, task.task_uuid, dict(data), now
+            spec_ref(case.process_version), case.state, task.task_uuid, payload, now
         )
     except TaskNotReady as not_ready:
         raise _already_handled(task) from not_ready
     _checked(result)
-    decision_key = task.properties.get("decisionField", "decision")
-    decision = data.get(decision_key)
-    task.state, task.completed_by, task.completed_at = "completed", actor, now
-    task.decision = str(decision)[:40] if decision is not None else None
-    if task.assignee_id is None:
-        task.assignee_id = actor.id
-    new_tasks = apply_result(session, case, result, now, completed_uuid=task.task_uuid)
-    _record_opinion(session, task, actor, data, now)
-    record_event(
-        session, case, actor, "task.completed", {"task": task.bpmn_id, "decision": task.decision}, now
-    )
+    decision = data.get(task.properties.get("decisionField", "decision"))
+    with session.no_autoflush:  # one flush at the end: each table written once
+        task.state, task.completed_by_id, task.completed_at = "completed", actor.id, now
+        task.decision = str(decision)[:40] if decision is not None else None
+        if task.assignee_id is None:
+            task.assignee_id = actor.id
+        new_tasks = apply_result(session, case, result, now, completed_uuid=task.task_uuid)
+        _record_opinion(session, task, actor, data, now)
+        detail = {"task": task.bpmn_id, "decision": task.decision}
+        record_event(session, case, actor, "task.completed", detail, now)
     session.flush()
-    return Completion(case=case, task=task, new_tasks=tuple(new_tasks))
+    return Completion(case=case, task=task, new_task_uuids=tuple(new_tasks))
 
 
 def _record_opinion(
@@ -156,12 +157,12 @@ def _record_opinion(
     if not text and task.decision is None:
         return
     membership = next((m for m in actor.memberships if m.role.code == task.candidate_role), None)
-    session.add(
-        Opinion(
+    session.connection().execute(
+        insert(Opinion).values(
             case_id=task.case_id,
             human_task_id=task.id,
             step_name=task.name,
-            author=actor,
+            author_id=actor.id,
             role=task.candidate_role,
             department=membership.department_code if membership else task.candidate_department,
             decision=task.decision,

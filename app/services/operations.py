@@ -31,8 +31,10 @@ def _open_task_for(session: Session, task_id: int, actor: User) -> HumanTask:
     return task
 
 
-def return_task(session: Session, task_id: int, target: str, reason: str, actor: User, now: datetime) -> HumanTask:
-    """退回: send the case back to an earlier step listed in returnTargets; the reason is required and kept."""
+def return_task(
+    session: Session, task_id: int, target: str, reason: str, actor: User, now: datetime
+) -> HumanTask:
+    """退回: send the case back to a step listed in returnTargets; the reason is required and kept."""
     task = _open_task_for(session, task_id, actor)
     allowed = return_targets(task)
     if target not in allowed:
@@ -50,8 +52,15 @@ def return_task(session: Session, task_id: int, target: str, reason: str, actor:
     apply_result(session, case, result, now, completed_uuid=task.task_uuid)
     session.add(
         Opinion(
-            case_id=case.id, human_task_id=task.id, step_name=task.name, author=actor, role=task.candidate_role,
-            department=task.candidate_department, decision="return", text=reason.strip()[:4000], created_at=now,
+            case_id=case.id,
+            human_task_id=task.id,
+            step_name=task.name,
+            author=actor,
+            role=task.candidate_role,
+            department=task.candidate_department,
+            decision="return",
+            text=reason.strip()[:4000],
+            created_at=now,
         )
     )
     record_event(session, case, actor, "task.returned", {"task": task.bpmn_id, "to": target}, now)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Case, ProcessVersion, User
 from app.services.errors import NotFound, UnprocessableProcess
+from app.services.runtime import version_form
 from app.workflow import CompiledProcess, ProcessInvalid, compile_process
 from app.workflow.messages import LintMessage
 from app.workflow.references import referenced_forms
@@ -98,6 +99,9 @@ def deploy_process(session: Session, source: ProcessSource, actor: User | None, 
     )
     session.add(version)
     session.flush()
+    for step in compiled.steps:  # validates every form once and primes the per-version form cache
+        if step.form:
+            version_form(version, step.form)
     return Deployment(version, created=True, notes=compiled.notes)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Case, HumanTask, OutboxEvent, User
@@ -34,7 +34,7 @@ def time_limit_days(properties: dict[str, str] | Any, data: Any) -> int | None:
     return None
 
 
-def _new_task(session: Session, case: Case, info: HumanTaskInfo, now: datetime) -> HumanTask:
+def _new_task(session: Session, case: Case, info: HumanTaskInfo, now: datetime) -> dict[str, Any]:
     properties = dict(info.properties)
     lane = info.effective_lane or info.lane
     candidates = candidates_for(lane, properties, info.data)
@@ -43,27 +43,30 @@ def _new_task(session: Session, case: Case, info: HumanTaskInfo, now: datetime) 
         assignee_id = session.scalar(select(User.id).where(User.username == properties["assignee"]))
     limit = time_limit_days(properties, info.data)
     due_at = working_calendar().due_at(now, limit) if limit is not None else None
-    return HumanTask(
-        case_id=case.id,
-        task_uuid=info.task_id,
-        bpmn_id=info.bpmn_id,
-        name=info.name or info.bpmn_id,
-        lane=lane,
-        candidate_role=candidates.role,
-        candidate_department=candidates.department,
-        assignee_id=assignee_id,
-        form=info.form,
-        properties=properties,
-        state="open",
-        created_at=now,
-        due_at=due_at,
-    )
+    return {
+        "case_id": case.id,
+        "task_uuid": info.task_id,
+        "bpmn_id": info.bpmn_id,
+        "name": info.name or info.bpmn_id,
+        "lane": lane,
+        "candidate_role": candidates.role,
+        "candidate_department": candidates.department,
+        "assignee_id": assignee_id,
+        "form": info.form,
+        "properties": properties,
+        "state": "open",
+        "created_at": now,
+        "due_at": due_at,
+        "completed_by_id": None,
+        "completed_at": None,
+        "decision": None,
+    }
 
 
 def apply_result(
     session: Session, case: Case, result: Result, now: datetime, completed_uuid: str | None = None
-) -> list[HumanTask]:
-    """Write the new state and keep human_task in step with the engine's READY tasks; return new tasks."""
+) -> list[str]:
+    """Write the new state, keep human_task in step with the READY tasks; return the new task uuids."""
     before = set(case.open_task_uuids or [])
     ready_ids = [info.task_id for info in result.ready]
     gone = before - set(ready_ids) - ({completed_uuid} if completed_uuid else set())
@@ -78,7 +81,8 @@ def apply_result(
         for info in result.ready
         if info.task_id not in before or info.task_id == completed_uuid
     ]
-    session.add_all(created)
+    if created:  # one multi-row INSERT, whatever the number of new tasks
+        session.execute(insert(HumanTask), created)
     case.state = result.state
     case.status = result.status
     case.open_task_uuids = ready_ids
@@ -99,4 +103,4 @@ def apply_result(
                 next_attempt_at=now,
             )
         )
-    return created
+    return [row["task_uuid"] for row in created]

@@ -27,7 +27,9 @@ def _started(session: Session, clerk: User, now: datetime) -> Case:
     return start_case(session, "mini_timer", {}, clerk, now)
 
 
-def test_boundary_timer_is_indexed_and_fires_only_when_due(session: Session, clerk: User, now: datetime) -> None:
+def test_boundary_timer_is_indexed_and_fires_only_when_due(
+    session: Session, clerk: User, now: datetime
+) -> None:
     case = _started(session, clerk, now)
     assert case.next_timer_at == now + timedelta(hours=2)
     assert due_timer_case_ids(session, now + timedelta(hours=1)) == []
@@ -45,7 +47,9 @@ def test_message_wins_the_race(session: Session, clerk: User, now: datetime) -> 
     [work] = open_tasks(session, case)
     complete_task(session, work.id, {"decision": "accept"}, clerk, now)
     assert case.next_timer_at == now + timedelta(days=1)
-    deliver_message(session, case.number, "materials_supplemented", {"count": 2}, None, now + timedelta(hours=5))
+    deliver_message(
+        session, case.number, "materials_supplemented", {"count": 2}, None, now + timedelta(hours=5)
+    )
     assert [t.bpmn_id for t in open_tasks(session, case)] == ["verify"]
     assert case.next_timer_at is None
 
@@ -71,14 +75,14 @@ def test_a_broken_case_is_parked_and_does_not_block_others(
     good = _started(session, clerk, now)
     bad = start_case(session, "mini_timer", {}, clerk, now)
     bad.state = '{"not": "a workflow"}'
-    good_id, bad_id = good.id, bad.id
+    good_id, bad_id, clerk_id = good.id, bad.id, clerk.id
     session.commit()
     report = run_job(app, "fire_timers", now + timedelta(hours=3))
     assert report == "due=2 fired=1 failed=1"
     good, bad = session.get_one(Case, good_id), session.get_one(Case, bad_id)
     assert [t.bpmn_id for t in open_tasks(session, good)] == ["escalate"]
     assert bad.status == "error" and bad.error_message
-    resumed = resume_case(session, bad.number, clerk, now)
+    resumed = resume_case(session, bad.number, session.get_one(User, clerk_id), now)
     assert resumed.status == "open"
 
 

@@ -1,0 +1,17 @@
+"""Run every benchmark and print its table (`make bench`)."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import engine
+
+
+def main() -> int:
+    """Run the benchmarks in order."""
+    engine.main(sys.argv[1:])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

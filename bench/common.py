@@ -1,0 +1,88 @@
+"""Shared benchmark plumbing: a throwaway app on SQLite or PostgreSQL, statement counting, percentiles."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import event, text
+
+from app import create_app
+from app.extensions import db
+from config import TestingConfig
+
+PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/govflow_bench")
+IGNORED_PREFIXES = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """The pct-th percentile (nearest rank) of a list of numbers."""
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def median(values: list[float]) -> float:
+    """The median."""
+    return statistics.median(values)
+
+
+@dataclass
+class StatementCounter:
+    """Counts SQL statements (not transaction control) sent through an engine."""
+
+    count: int = 0
+    statements: list[str] = field(default_factory=list)
+    active: bool = False
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if self.active and not statement.lstrip().upper().startswith(IGNORED_PREFIXES):
+            self.count += 1
+            self.statements.append(statement.split("\n")[0][:90])
+
+    @contextmanager
+    def measure(self) -> Iterator[StatementCounter]:
+        """Count statements inside the block."""
+        self.count, self.statements, self.active = 0, [], True
+        try:
+            yield self
+        finally:
+            self.active = False
+
+
+def pg_available() -> bool:
+    """Whether the local PostgreSQL answers (and the bench database could be recreated)."""
+    from tests.pg_database import main as recreate
+
+    return recreate(PG_URL) == 0
+
+
+@contextmanager
+def bench_app(backend: str) -> Iterator[tuple[Flask, StatementCounter]]:
+    """A migrated app on a fresh database of the given backend, with a statement counter attached."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}" if backend == "sqlite" else PG_URL
+
+        class Config(TestingConfig):
+            SQLALCHEMY_DATABASE_URI = url
+            GOVFLOW_UPLOAD_DIR = str(Path(tmp) / "uploads")
+
+        app = create_app(Config)
+        counter = StatementCounter()
+        with app.app_context():
+            if backend == "postgresql":
+                with db.engine.begin() as conn:
+                    conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            upgrade()
+            event.listen(db.engine, "before_cursor_execute", counter)
+            yield app, counter
+            db.session.remove()
+            db.engine.dispose()
