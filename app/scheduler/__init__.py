@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,8 @@ def run_job(app: Flask, name: str, now: datetime | None = None) -> str:
 
 def run_scheduler(app: Flask) -> None:
     """Run every job on its interval until interrupted (safe on every node: jobs claim rows with locks)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(levelname)s %(message)s")
+    app.logger.setLevel(logging.INFO)
     scheduler = BlockingScheduler(timezone=app.config["GOVFLOW_TIMEZONE"])
     for job in JOBS:
         scheduler.add_job(

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from app.models import AuditEvent, Case, User
 
+_INSERT = insert(AuditEvent)  # built once; executed with parameters
+
 
 def record_event(
     session: Session,
@@ -20,12 +22,11 @@ def record_event(
     now: datetime,
 ) -> None:
     """Append one audit event (never updated or deleted); a plain INSERT on the connection, no ORM work."""
-    session.connection().execute(
-        insert(AuditEvent).values(
-            case_id=case.id if case is not None else None,
-            actor_id=actor.id if actor is not None else None,
-            action=action,
-            detail=detail,
-            created_at=now,
-        )
-    )
+    params = {
+        "case_id": case.id if case is not None else None,
+        "actor_id": actor.id if actor is not None else None,
+        "action": action,
+        "detail": detail,
+        "created_at": now,
+    }
+    session.connection().execute(_INSERT, params)

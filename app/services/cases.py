@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session, contains_eager
 
 from app.models import Case, HumanTask, Opinion, ProcessVersion, User
@@ -79,18 +79,21 @@ def start_case(
     return case
 
 
+_LOCK_TASK = (
+    select(HumanTask)
+    .join(HumanTask.case)
+    .join(Case.process_version)
+    .options(contains_eager(HumanTask.case).contains_eager(Case.process_version))
+    .where(HumanTask.id == bindparam("task_id"))
+    .with_for_update(of=[HumanTask, Case])
+    .execution_options(populate_existing=True)
+)
+_INSERT_OPINION = insert(Opinion)
+
+
 def lock_task(session: Session, task_id: int) -> HumanTask:
     """Load a task with its case and version, locking the task and case rows (PostgreSQL) for this unit."""
-    query = (
-        select(HumanTask)
-        .join(HumanTask.case)
-        .join(Case.process_version)
-        .options(contains_eager(HumanTask.case).contains_eager(Case.process_version))
-        .where(HumanTask.id == task_id)
-        .with_for_update(of=[HumanTask, Case])
-        .execution_options(populate_existing=True)
-    )
-    task = session.scalar(query)
+    task = session.scalar(_LOCK_TASK, {"task_id": task_id})
     if task is None:
         raise NotFound("任务不存在 (no such task)")
     return task
@@ -157,19 +160,19 @@ def _record_opinion(
     if not text and task.decision is None:
         return
     membership = next((m for m in actor.memberships if m.role.code == task.candidate_role), None)
-    session.connection().execute(
-        insert(Opinion).values(
-            case_id=task.case_id,
-            human_task_id=task.id,
-            step_name=task.name,
-            author_id=actor.id,
-            role=task.candidate_role,
-            department=membership.department_code if membership else task.candidate_department,
-            decision=task.decision,
-            text=text[:MAX_OPINION_LENGTH],
-            created_at=now,
-        )
-    )
+    params = {
+        "case_id": task.case_id,
+        "human_task_id": task.id,
+        "step_name": task.name,
+        "author_id": actor.id,
+        "on_behalf_of_id": None,
+        "role": task.candidate_role,
+        "department": membership.department_code if membership else task.candidate_department,
+        "decision": task.decision,
+        "text": text[:MAX_OPINION_LENGTH],
+        "created_at": now,
+    }
+    session.connection().execute(_INSERT_OPINION, params)
 
 
 def get_case(session: Session, number: str) -> Case:

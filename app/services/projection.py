@@ -14,6 +14,7 @@ from app.services.runtime import working_calendar
 from app.workflow import HumanTaskInfo, Result
 
 CLOSED_STATUSES = frozenset({"completed", "terminated"})
+_INSERT_TASKS = insert(HumanTask)  # built once; executed with a list of rows
 
 
 def time_limit_days(properties: dict[str, str] | Any, data: Any) -> int | None:
@@ -82,7 +83,7 @@ def apply_result(
         if info.task_id not in before or info.task_id == completed_uuid
     ]
     if created:  # one multi-row INSERT, whatever the number of new tasks
-        session.execute(insert(HumanTask), created)
+        session.connection().execute(_INSERT_TASKS, created)
     case.state = result.state
     case.status = result.status
     case.open_task_uuids = ready_ids
