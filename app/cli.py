@@ -19,6 +19,7 @@ processes_cli = AppGroup("processes", help="Validate, deploy, list, migrate and 
 jobs_cli = AppGroup("jobs", help="Run one scheduled job once.")
 scheduler_cli = AppGroup("scheduler", help="Run the scheduler.")
 calendar_cli = AppGroup("calendar", help="Working-day calendar.")
+cases_cli = AppGroup("cases", help="Operate on running cases: errors, resume, messages.")
 
 
 def _now() -> datetime:
@@ -260,7 +261,53 @@ def calendar_show_command(year: int) -> None:
         click.echo(f"{day.date.isoformat()} {kind} {day.holiday_name or ''}")
 
 
+@cases_cli.command("errors")
+def case_errors_command() -> None:
+    """List cases parked in the error state (a timer or message failed) with the reason."""
+    from sqlalchemy import select
+
+    from app.models import Case
+
+    for case in db.session.scalars(select(Case).where(Case.status == "error").order_by(Case.updated_at)):
+        click.echo(f"{case.number}  {case.updated_at:%Y-%m-%d %H:%M}  {case.error_message}")
+
+
+@cases_cli.command("resume")
+@click.argument("number")
+def case_resume_command(number: str) -> None:
+    """Put an errored case back to open after the cause was fixed; the next timer run retries it."""
+    from app.services.timers import resume_case
+
+    try:
+        resume_case(db.session(), number, None, _now())
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"{number} resumed")
+
+
+@cases_cli.command("message")
+@click.argument("number")
+@click.argument("name")
+@click.option("--payload", default="{}", help="message payload as a JSON object")
+def case_message_command(number: str, name: str, payload: str) -> None:
+    """Deliver a BPMN message (e.g. materials_supplemented) to a case."""
+    from app.services.timers import deliver_message
+
+    try:
+        body = json.loads(payload)
+        deliver_message(db.session(), number, name, body, None, _now())
+    except json.JSONDecodeError as error:
+        raise click.BadParameter(f"not JSON: {error}") from error
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"{name} delivered to {number}")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
-    for group in (seed_cli, users_cli, processes_cli, jobs_cli, scheduler_cli, calendar_cli):
+    for group in (seed_cli, users_cli, processes_cli, jobs_cli, scheduler_cli, calendar_cli, cases_cli):
         app.cli.add_command(group)

@@ -142,3 +142,21 @@ def test_migrate_dry_run_then_real(runner: FlaskCliRunner, session: Session, now
     assert session.scalars(select(Case).where(Case.number == at_intake)).one().process_version.version == 2
     missing = runner.invoke(args=["processes", "migrate", "mini_parallel", "--to", "9"])
     assert missing.exit_code == 1 and "没有版本 9" in missing.output
+
+
+def test_cases_errors_resume_and_message(runner: FlaskCliRunner, session: Session, now: datetime) -> None:
+    clerk = create_user(session, now, roles=[("clerk", "approval")])
+    deploy_fixture(session, "mini_timer", now)
+    broken = start_case(session, "mini_timer", {}, clerk, now)
+    broken.status, broken.error_message = "error", "timer: bad expression"
+    waiting = start_case(session, "mini_timer", {}, clerk, now)
+    numbers = (broken.number, waiting.number)
+    session.commit()
+    listing = runner.invoke(args=["cases", "errors"])
+    assert numbers[0] in listing.output and "timer: bad expression" in listing.output
+    assert numbers[1] not in listing.output
+    assert runner.invoke(args=["cases", "resume", numbers[0]]).output.strip() == f"{numbers[0]} resumed"
+    again = runner.invoke(args=["cases", "resume", numbers[0]])
+    assert again.exit_code == 1 and "不处于错误状态" in again.output
+    early = runner.invoke(args=["cases", "message", numbers[1], "materials_supplemented"])
+    assert early.exit_code == 1 and "未在等待消息" in early.output

@@ -68,7 +68,7 @@ def mark_case_error(session: Session, case_id: int, message: str, now: datetime)
     session.flush()
 
 
-def resume_case(session: Session, number: str, actor: User, now: datetime) -> Case:
+def resume_case(session: Session, number: str, actor: User | None, now: datetime) -> Case:
     """Put an errored case back to open so the next timer run retries it."""
     case = session.scalar(select(Case).where(Case.number == number))
     if case is None:
