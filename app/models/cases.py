@@ -37,6 +37,9 @@ class Case(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # clocks (working days, computed from the item's limits; paused and extended by services)
+    statutory_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    promised_due_at: Mapped[datetime | None] = mapped_column(index=True)
 
     process_version: Mapped[ProcessVersion] = relationship()
     originator: Mapped[User | None] = relationship()
@@ -65,6 +68,9 @@ class HumanTask(Base):
     candidate_role: Mapped[str | None] = mapped_column(String(40))
     candidate_department: Mapped[str | None] = mapped_column(String(40))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id")
+    )  # 委派: the task returns to them
     form: Mapped[str | None] = mapped_column(String(200))
     properties: Mapped[dict[str, str]] = mapped_column(JSONType)
     state: Mapped[str] = mapped_column(String(20))  # open / completed / cancelled
@@ -76,6 +82,7 @@ class HumanTask(Base):
 
     case: Mapped[Case] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
 
 
