@@ -27,11 +27,10 @@ def init_web(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from app.web import api, auth, errors, main, security
+    from app.web import admin, api, auth, cases, deliveries, errors, main, security, tasks
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(main.bp)
-    app.register_blueprint(api.bp)
+    for blueprint in (auth.bp, main.bp, tasks.bp, cases.bp, admin.bp, deliveries.bp, api.bp):
+        app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     errors.register(app)
     security.register(app)

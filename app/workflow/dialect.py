@@ -2,10 +2,12 @@
 
 `translate` rewrites the tree in place (and returns it) and never adds or removes lines, so every
 message, and every later linter message, points at a line of the original file. It translates what
-has an exact meaning here (JUEL conditions, unquoted ISO timers, candidate/assignee attributes,
-simple multi-instance collections) and refuses, with a located error, what cannot run (Java
-delegates, external tasks, Groovy/JavaScript scripts, cron timers, complex FEEL). Non-executable
-processes are left alone: the linter rejects them.
+has an exact meaning here (JUEL conditions, XPath `getDataObject` conditions, unquoted ISO timers,
+candidate/assignee attributes, simple multi-instance collections), removes what is documentation for
+the runtime in imported diagrams (data objects and data stores, `app.workflow.dialect_data`), runs a
+service task without any implementation as a no-op script task, and refuses, with a located error, what
+cannot run (Java delegates, external tasks, Groovy/JavaScript scripts, cron timers, complex FEEL, other
+XPath). Non-executable processes are left alone: the linter rejects them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from app.workflow.dialect_data import DATA_ELEMENTS, remove_data
 from app.workflow.dialect_routes import translate_routes
 from app.workflow.dialect_tasks import (
     ENGINE_NS,
@@ -27,6 +30,7 @@ from app.workflow.dialect_tasks import (
 )
 from app.workflow.lint.juel import JuelError, feel_to_python, is_juel, juel_to_python
 from app.workflow.lint.model import BPMN_NS, FLOW_NODES, NS, Element, bpmn, line_of, local
+from app.workflow.lint.xpath import XPathError, is_data_object_xpath, xpath_to_python
 from app.workflow.messages import LintMessage, Severity
 
 __all__ = ["ENGINE_NS", "DialectResult", "translate"]
@@ -48,6 +52,10 @@ CRON = re.compile(r"^[\d*?/,LW#A-Z-]+(\s+[\d*?/,LW#A-Z-]+){4,6}$")
 ASSIGNMENT = ("assignee", "candidateGroups", "candidateUsers")
 JAVA_ATTRS = ("class", "delegateExpression", "expression", "type", "topic", "decisionRef")
 PYTHON_LANGS = ("", "python", "text/python", "juel", "http://www.omg.org/spec/bpmn/20100524/model")
+XPATH_LANGS = ("http://www.w3.org/1999/xpath", "xpath")
+NOOP_SCRIPT = "pass"
+# elements a message may name (the nearest one at or above the element it is about)
+LOCATABLE = (*FLOW_NODES, *DATA_ELEMENTS, "sequenceFlow", "process")
 CODE_TASKS = ("serviceTask", "sendTask", "businessRuleTask", "receiveTask")
 
 
@@ -74,7 +82,7 @@ class _Ctx:
     def say(self, el: Element, severity: Severity, text: str, hint: str = "") -> None:
         """Record a located message at the nearest element with an id."""
         node: Element | None = el
-        while node is not None and local(node) not in (*FLOW_NODES, "sequenceFlow", "process"):
+        while node is not None and local(node) not in LOCATABLE:
             node = node.getparent()
         at = node if node is not None else el
         name = " ".join((at.get("name") or "").split()) or None
@@ -110,6 +118,7 @@ def translate(tree: etree._ElementTree, filename: str) -> DialectResult:
     root = ctx.result.tree.getroot()
     if etree.QName(root).namespace != BPMN_NS:
         return ctx.result
+    remove_data(root, ctx.say)
     for proc in root.iterfind("bpmn:process", NS):
         if proc.get("isExecutable", "true").strip() != "true":
             continue
@@ -127,7 +136,9 @@ def _translate_expressions(ctx: _Ctx, proc: Element) -> None:
         for el in proc.iter(bpmn(tag)):
             text = el.text or ""
             lang = (el.get("language") or "").strip().lower()
-            if text.strip() and lang not in PYTHON_LANGS:
+            if is_data_object_xpath(text) and lang in (*PYTHON_LANGS, *XPATH_LANGS):
+                _xpath(ctx, el, text)
+            elif text.strip() and lang not in PYTHON_LANGS:
                 ctx.say(
                     el,
                     "error",
@@ -157,6 +168,24 @@ def _juel(ctx: _Ctx, el: Element, text: str) -> None:
         del el.attrib["language"]
     _set_text(el, python)
     ctx.say(el, "note", f"已转换表达式 (translated {'FEEL' if feel else 'JUEL'}) {text.strip()} → {python}")
+
+
+def _xpath(ctx: _Ctx, el: Element, text: str) -> None:
+    """Translate one XPath `getDataObject` condition in place (app.workflow.lint.xpath)."""
+    try:
+        python = xpath_to_python(text)
+    except XPathError as exc:
+        ctx.say(
+            el,
+            "error",
+            f"XPath 表达式无法转换 (expression not supported: {text.strip()}): {exc}",
+            "改写为 Python 表达式，如 approved == True (rewrite it as a Python condition)",
+        )
+        return
+    if el.get("language"):
+        del el.attrib["language"]
+    _set_text(el, python)
+    ctx.say(el, "note", f"已转换表达式 (translated XPath) {text.strip()} → {python}")
 
 
 def _zeebe(el: Element) -> bool:
@@ -277,14 +306,25 @@ def _code_task(ctx: _Ctx, task: Element) -> None:
             "改为用户任务或 govflow 脚本任务 (replace with a user task or a govflow script)",
         )
     elif local(task) == "serviceTask":
-        kind = local(task)
-        task.tag = bpmn("task")
+        _to_noop(task)
         ctx.say(
             task,
             "warning",
-            f"{kind} 没有实现，按空任务执行 ({kind} without implementation runs as a no-op task)",
+            "没有实现的服务任务按空操作执行 (service task without implementation runs as a no-op)",
             "如需人工确认改为用户任务，如需计算改为脚本任务 (use a user or script task)",
         )
+
+
+def _to_noop(task: Element) -> None:
+    """Rename a service task to a script task running `pass` (same id, name, flows, DI, same lines).
+
+    A plain `bpmn:task` would be a manual step in SpiffWorkflow; a script task completes by itself.
+    """
+    task.tag = bpmn("scriptTask")
+    for attr in ("implementation", "operationRef", "scriptFormat"):
+        task.attrib.pop(attr, "")
+    script = etree.SubElement(task, bpmn("script"))
+    script.text = NOOP_SCRIPT
 
 
 def _script_task(ctx: _Ctx, task: Element) -> None:

@@ -12,8 +12,18 @@ each unconditioned exit gets the condition `next_step == '<flow id>'` (the defau
 and the task gets the spiffworkflow property `routeChoices`: a JSON list of
 `{"value": <flow id>, "label": <flow name, else target name, else target id>}` in document order.
 The web layer shows it as a required radio group named `next_step`; the dry run picks the first choice
-unless told otherwise. Every other unconditioned exclusive or inclusive exit stays a linter error
-(`app.workflow.lint.flows`), whose hint names this rule.
+unless told otherwise.
+
+Chains of gateways (e.g. "服务类型" then "服务级别"): when an open exit leads to another exclusive gateway
+that has that exit as its only incoming flow and two or more exits, none of them conditioned or default,
+that gateway is not a choice of its own: the handler still picks **one** final destination, among the
+leaves of the chain. The leaf flows are the choices (label "<exit label> → <leaf label>"); a leaf exit of
+a nested gateway gets `next_step == '<leaf flow id>'`, and the exit leading into a nested gateway gets
+`next_step in ('<leaf id>', ...)` listing the leaves behind it. So the task page, the stored data and the
+dry run stay exactly as for a single gateway: one `next_step` radio group.
+
+Every other unconditioned exclusive or inclusive exit stays a linter error (`app.workflow.lint.flows`),
+whose hint names this rule.
 """
 
 from __future__ import annotations
@@ -83,30 +93,71 @@ def _label(flow: Element, container: Element) -> str:
     return target_name or target_id
 
 
-def _condition(flow: Element) -> None:
-    """Give an unconditioned flow the condition `next_step == '<flow id>'` (on the flow's own lines)."""
+def _condition(flow: Element, leaves: list[str]) -> None:
+    """Give an unconditioned flow `next_step == '<leaf>'` or `next_step in (...)`, on its own lines."""
     cond = flow.find("bpmn:conditionExpression", NS)
     if cond is None:
         cond = etree.SubElement(flow, bpmn("conditionExpression"))
     newlines = (cond.text or "").count("\n")
-    cond.text = f"{ROUTE_FIELD} == {flow.get('id', '')!r}" + "\n" * newlines
+    test = f"== {leaves[0]!r}" if len(leaves) == 1 else f"in ({', '.join(repr(v) for v in leaves)})"
+    cond.text = f"{ROUTE_FIELD} {test}" + "\n" * newlines
+
+
+def _nested(flow: Element, container: Element, flows: list[Element]) -> Element | None:
+    """The exclusive gateway `flow` leads into when it continues the chain (see module docstring)."""
+    target_id = flow.get("targetRef")
+    gateway = next((c for c in container if isinstance(c.tag, str) and c.get("id") == target_id), None)
+    if gateway is None or local(gateway) != "exclusiveGateway" or gateway.get("default"):
+        return None
+    if [f for f in flows if f.get("targetRef") == target_id] != [flow]:
+        return None
+    outgoing = [f for f in flows if f.get("sourceRef") == target_id]
+    exits = open_exits(gateway, flows)
+    return gateway if len(exits) >= 2 and len(exits) == len(outgoing) else None
+
+
+def _leaves(
+    flow: Element, container: Element, flows: list[Element], seen: set[str], prefix: str = ""
+) -> list[tuple[Element, str, list[Element]]]:
+    """(leaf flow, label, flows to condition on the way) for one open exit, following chained gateways."""
+    label = prefix + _label(flow, container)
+    gateway = _nested(flow, container, flows)
+    if gateway is None or gateway.get("id", "") in seen:
+        return [(flow, label, [])]
+    seen.add(gateway.get("id", ""))
+    found: list[tuple[Element, str, list[Element]]] = []
+    for exit_flow in open_exits(gateway, flows):
+        for leaf, leaf_label, path in _leaves(exit_flow, container, flows, seen, f"{label} → "):
+            found.append((leaf, leaf_label, [flow, *path]))
+    return found
 
 
 def _translate_gateway(gateway: Element, container: Element, say: Say) -> None:
-    """Apply the route-choice rule to one exclusive gateway when it qualifies."""
-    exits = open_exits(gateway, _flows(container))
+    """Apply the route-choice rule to one exclusive gateway (and the chain behind it) when it qualifies."""
+    flows = _flows(container)
+    exits = open_exits(gateway, flows)
     task = chooser_of(gateway, container) if len(exits) >= 2 else None
     if task is None:
         return
-    choices = [{"value": f.get("id", ""), "label": _label(f, container)} for f in exits]
-    for flow in exits:
-        _condition(flow)
+    seen = {gateway.get("id", "")}
+    leaves = [leaf for flow in exits for leaf in _leaves(flow, container, flows, seen)]
+    choices = [{"value": leaf.get("id", ""), "label": label} for leaf, label, _ in leaves]
+    behind: dict[int, list[str]] = {}
+    order: list[Element] = []
+    for leaf, _, path in leaves:
+        for flow in [*path, leaf]:
+            if id(flow) not in behind:
+                order.append(flow)
+            behind.setdefault(id(flow), []).append(leaf.get("id", ""))
+    for flow in order:
+        _condition(flow, behind[id(flow)])
     add_property(task, ROUTE_PROPERTY, json.dumps(choices, ensure_ascii=False))
     labels = "、".join(c["label"] for c in choices)
+    who = " ".join((task.get("name") or task.get("id") or "").split())
     say(
         gateway,
         "note",
-        f"出口没有条件：由“{' '.join((task.get('name') or task.get('id', '')).split())}”的办理人"
+        f"出口没有条件：由“{who}”的办理人"
         f"选择下一步 ({labels}) (handler route choice: exits get {ROUTE_FIELD} conditions)",
         f"办理时必须选择 {ROUTE_FIELD}；如应自动判断，请给出口写条件 (or write conditions on the exits)",
     )

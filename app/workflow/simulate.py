@@ -1,7 +1,8 @@
 """Run a process definition in memory through the engine facade: the designer's "试运行" (dry run).
 
 Each ready human task is completed with the caller's decision data for its BPMN id, else with the
-default data of its form (and, for a task with `routeChoices`, `next_step` = its first choice); timers fire when nothing else can move (at once with `timeout_path`); declared
+default data of its form (and, for a task with `routeChoices`, `next_step` = its first choice);
+timers fire when nothing else can move (at once with `timeout_path`); declared
 messages are delivered when the case waits for nothing else. Stops at an end event, when stuck, or after
 `max_steps`.
 """

@@ -27,18 +27,22 @@ RUNS = {
     "flowable_review_sales_lead.bpmn",
     "flowable_vacation_request.bpmn",
     "miwg_C.1.0_ref.bpmn",  # delegateExpression service task -> 人工确认
+    "miwg_C.1.1_camunda.bpmn",  # data objects removed as documentation
+    "miwg_C.1.1_ref.bpmn",  # data store + data objects removed; XPath getDataObject conditions
+    "miwg_C.5.0_ref.bpmn",  # data stores + data objects removed
     "miwg_C.9.1_ref.bpmn",  # external-task / Zeebe send tasks -> 人工确认
     "spiffwf_action_management.bpmn",  # unconditioned gateways -> 办理人选择下一步
     "spiffwf_approvals.bpmn",
 }
 
 # Process variables the diagrams' gateways and timers read (a designer's dry run supplies them the same way).
-DATA = {
+DATA: dict[str, dict[str, object]] = {
     "flowable_vacation_request.bpmn": {"vacationApproved": "true", "resendRequest": "false"},
     "flowable_review_sales_lead.bpmn": {"notEnoughInformation": "false"},
     "camunda_json_vars_approval.bpmn": {"customer": {"name": "张三", "age": 30}},
     "camunda_twitter_qa.bpmn": {"approved": True},
     "miwg_C.1.0_ref.bpmn": {"approved": True, "clarified": "yes"},
+    "miwg_C.1.1_ref.bpmn": {"approved": True, "clarified": "yes"},
     "spiffwf_action_management.bpmn": {
         "start_time": "2026-03-03T09:00:00+08:00",
         "finish_time": "2026-03-10T18:00:00+08:00",
@@ -69,4 +73,4 @@ def test_file_runs_or_is_rejected_with_located_errors(name: str) -> None:
 
 
 def test_run_count() -> None:
-    assert len(RUNS) == 12 and set(FILES) >= RUNS
+    assert len(RUNS) == 15 and set(FILES) >= RUNS

@@ -134,8 +134,9 @@ def test_code_tasks_become_manual_tasks_refused_or_made_no_op() -> None:
     assert root.find(".//bpmn:manualTask[@id='java']", NS) is not None
     assert any(n.startswith("java:warning:") and "camunda:class=org.example.Mail" in n for n in notes)
     assert "groovy" in errors["groovy"]
-    assert root.find(".//bpmn:task[@id='plain']", NS) is not None
-    assert any(n.startswith("plain:warning:") for n in notes)
+    plain = root.find(".//bpmn:scriptTask[@id='plain']", NS)
+    assert plain is not None and plain.findtext("bpmn:script", namespaces=NS) == "pass"
+    assert any(n.startswith("plain:warning:") and "no-op" in n for n in notes)
 
 
 def test_translation_is_idempotent() -> None:

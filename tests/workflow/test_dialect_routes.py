@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from lxml import etree
+
 from app.workflow.dialect import translate
 from app.workflow.lint import prepare
 from app.workflow.lint.model import NS, spiff_properties
@@ -15,7 +17,9 @@ HEAD = '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="def
 
 
 def diagram(before_gateway: str = '<userTask id="review" name="审核" />', default: str = "") -> str:
-    return HEAD + f"""  <process id="p" isExecutable="true">
+    return (
+        HEAD
+        + f"""  <process id="p" isExecutable="true">
     <startEvent id="s" />
     <sequenceFlow id="f1" sourceRef="s" targetRef="review" />
     {before_gateway}
@@ -32,6 +36,7 @@ def diagram(before_gateway: str = '<userTask id="review" name="审核" />', defa
   </process>
 </definitions>
 """
+    )
 
 
 def _translate(text: str):  # type: ignore[no-untyped-def]
@@ -42,7 +47,7 @@ def _translate(text: str):  # type: ignore[no-untyped-def]
     return tree.getroot(), result
 
 
-def _condition(root, flow_id: str) -> str | None:  # type: ignore[no-untyped-def]
+def _condition(root: etree._Element, flow_id: str) -> str | None:
     return root.findtext(f".//bpmn:sequenceFlow[@id='{flow_id}']/bpmn:conditionExpression", namespaces=NS)
 
 
@@ -86,7 +91,9 @@ def test_multi_instance_or_forking_task_does_not_choose() -> None:
     looped = '<userTask id="review"><multiInstanceLoopCharacteristics /></userTask>'
     root, _ = _translate(diagram(looped))
     assert _condition(root, "to_back") is None
-    forking = diagram().replace('<endEvent id="e"', '<sequenceFlow id="fx" sourceRef="review" targetRef="e" />\n    <endEvent id="e"')
+    forking = diagram().replace(
+        '<endEvent id="e"', '<sequenceFlow id="fx" sourceRef="review" targetRef="e" />\n    <endEvent id="e"'
+    )
     root, _ = _translate(forking)
     assert _condition(root, "to_back") is None
 
@@ -110,3 +117,69 @@ def test_simulator_takes_the_first_choice_unless_decided() -> None:
     assert chosen.ok and [s.bpmn_id for s in chosen.steps] == ["review", "back"]
     ended = simulate(files, {}, decisions={"review": {"next_step": "to_end"}}, today=date(2026, 3, 2))
     assert ended.ok and ended.end_reached and [s.bpmn_id for s in ended.steps] == ["review"]
+
+
+def chain(
+    second_exit: str = '<sequenceFlow id="premium" name="加急" sourceRef="gw2" targetRef="fast" />',
+) -> str:
+    """审核 → 服务类型 (gw) → [退回 | 常规 → 服务级别 (gw2) → 标准 | 加急]."""
+    return (
+        HEAD
+        + f"""  <process id="p" isExecutable="true">
+    <startEvent id="s" />
+    <sequenceFlow id="f1" sourceRef="s" targetRef="review" />
+    <userTask id="review" name="审核" />
+    <sequenceFlow id="f2" sourceRef="review" targetRef="gw" />
+    <exclusiveGateway id="gw" name="服务类型" />
+    <sequenceFlow id="to_back" name="退回" sourceRef="gw" targetRef="back" />
+    <sequenceFlow id="regular" name="常规" sourceRef="gw" targetRef="gw2" />
+    <exclusiveGateway id="gw2" name="服务级别" />
+    <sequenceFlow id="standard" name="标准" sourceRef="gw2" targetRef="slow" />
+    {second_exit}
+    <userTask id="back" name="退回补正" />
+    <userTask id="slow" name="标准处理" />
+    <userTask id="fast" name="加急处理" />
+    <sequenceFlow id="f3" sourceRef="back" targetRef="e" />
+    <sequenceFlow id="f4" sourceRef="slow" targetRef="e" />
+    <sequenceFlow id="f5" sourceRef="fast" targetRef="e" />
+    <endEvent id="e" name="办结" />
+  </process>
+</definitions>
+"""
+    )
+
+
+def test_chained_gateways_offer_the_final_destinations_as_one_choice() -> None:
+    root, result = _translate(chain())
+    review = root.find(".//bpmn:userTask[@id='review']", NS)
+    assert json.loads(spiff_properties(review)["routeChoices"]) == [
+        {"value": "to_back", "label": "退回"},
+        {"value": "standard", "label": "常规 → 标准"},
+        {"value": "premium", "label": "常规 → 加急"},
+    ]
+    assert _condition(root, "to_back") == "next_step == 'to_back'"
+    assert _condition(root, "regular") == "next_step in ('standard', 'premium')"
+    assert _condition(root, "standard") == "next_step == 'standard'"
+    assert _condition(root, "premium") == "next_step == 'premium'"
+    assert [m.element_id for m in result.notes if "选择下一步" in m.text] == ["gw"]
+    assert prepare({"x.bpmn": chain().encode()}, {}).errors == ()
+
+
+def test_simulator_follows_the_chain() -> None:
+    files = {"x.bpmn": chain().encode()}
+    first = simulate(files, {}, today=date(2026, 3, 2))
+    assert first.ok and [s.bpmn_id for s in first.steps] == ["review", "back"]
+    deep = simulate(files, {}, decisions={"review": {"next_step": "premium"}}, today=date(2026, 3, 2))
+    assert deep.ok and deep.end_reached and [s.bpmn_id for s in deep.steps] == ["review", "fast"]
+
+
+def test_nested_gateway_with_a_condition_is_not_part_of_the_chain() -> None:
+    conditioned = (
+        '<sequenceFlow id="premium" sourceRef="gw2" targetRef="fast">'
+        "<conditionExpression>urgent == True</conditionExpression></sequenceFlow>"
+    )
+    root, _ = _translate(chain(conditioned))
+    assert _condition(root, "regular") == "next_step == 'regular'"  # gw2 decides by itself
+    assert _condition(root, "standard") is None
+    errors = prepare({"x.bpmn": chain(conditioned).encode()}, {}).errors
+    assert [m.element_id for m in errors] == ["gw2"]  # its unconditioned exit is still an error

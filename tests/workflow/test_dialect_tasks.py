@@ -18,7 +18,9 @@ HEAD = (
     '    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:flowable="http://flowable.org/bpmn"\n'
     '    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="defs">\n'
 )
-DIAGRAM = HEAD + """  <process id="p" isExecutable="true">
+DIAGRAM = (
+    HEAD
+    + """  <process id="p" isExecutable="true">
     <startEvent id="s" />
     <sequenceFlow id="f1" sourceRef="s" targetRef="tweet" />
     <serviceTask id="tweet" name="Publish" camunda:delegateExpression="${tweetAdapter}">
@@ -31,7 +33,8 @@ DIAGRAM = HEAD + """  <process id="p" isExecutable="true">
     <sequenceFlow id="f2" sourceRef="tweet" targetRef="mail" />
     <sendTask id="mail" name="Mail" camunda:type="external" camunda:topic="mailer" />
     <sequenceFlow id="f3" sourceRef="mail" targetRef="job" />
-    <serviceTask id="job" name="Job"><extensionElements><zeebe:taskDefinition type="crm" /></extensionElements>
+    <serviceTask id="job" name="Job">
+      <extensionElements><zeebe:taskDefinition type="crm" /></extensionElements>
     </serviceTask>
     <sequenceFlow id="f4" sourceRef="job" targetRef="bean" />
     <serviceTask id="bean" flowable:class="org.example.Bean" />
@@ -42,6 +45,7 @@ DIAGRAM = HEAD + """  <process id="p" isExecutable="true">
   </process>
 </definitions>
 """
+)
 
 IMPORTED = {
     "tweet": "camunda:delegateExpression=${tweetAdapter}",
@@ -77,7 +81,8 @@ def test_name_flows_and_boundary_events_are_kept() -> None:
     task = root.find(".//bpmn:manualTask[@id='tweet']", NS)
     assert task is not None and task.get("name") == "Publish"
     assert [el.text for el in task.iterfind("bpmn:incoming", NS)] == ["f1"]
-    assert root.find(".//bpmn:boundaryEvent[@id='late']", NS).get("attachedToRef") == "tweet"  # type: ignore[union-attr]
+    boundary = root.find(".//bpmn:boundaryEvent[@id='late']", NS)
+    assert boundary is not None and boundary.get("attachedToRef") == "tweet"
     assert not any("camunda.org" in name for name in task.attrib)
 
 
@@ -95,7 +100,9 @@ def test_translation_is_idempotent() -> None:
     assert len(props) == len(IMPORTED)
 
 
-RUNNABLE = HEAD + """  <process id="p" isExecutable="true">
+RUNNABLE = (
+    HEAD
+    + """  <process id="p" isExecutable="true">
     <startEvent id="s" />
     <sequenceFlow id="f1" sourceRef="s" targetRef="tweet" />
     <serviceTask id="tweet" name="Publish" camunda:delegateExpression="${tweetAdapter}" />
@@ -104,6 +111,7 @@ RUNNABLE = HEAD + """  <process id="p" isExecutable="true">
   </process>
 </definitions>
 """
+)
 
 
 def test_manual_task_is_a_human_step_that_a_person_confirms() -> None:
@@ -115,3 +123,52 @@ def test_manual_task_is_a_human_step_that_a_person_confirms() -> None:
     report = simulate(files, {}, today=date(2026, 3, 2))
     assert report.ok and report.end_reached
     assert [(s.bpmn_id, s.action) for s in report.steps] == [("tweet", "complete")]
+
+
+NO_IMPLEMENTATION = (
+    HEAD
+    + """  <process id="p" isExecutable="true">
+    <startEvent id="s" />
+    <sequenceFlow id="f1" sourceRef="s" targetRef="archive" />
+    <serviceTask id="archive" name="归档" implementation="##WebService">
+      <incoming>f1</incoming>
+      <outgoing>f2</outgoing>
+    </serviceTask>
+    <sequenceFlow id="f2" sourceRef="archive" targetRef="check" />
+    <userTask id="check" name="核对" />
+    <sequenceFlow id="f3" sourceRef="check" targetRef="e" />
+    <endEvent id="e" />
+  </process>
+</definitions>
+"""
+)
+
+
+def test_service_task_without_implementation_becomes_a_no_op_script_task() -> None:
+    root, result = _translate(NO_IMPLEMENTATION)
+    task = root.find(".//bpmn:scriptTask[@id='archive']", NS)
+    assert task is not None and task.get("name") == "归档" and task.get("implementation") is None
+    assert task.findtext("bpmn:script", namespaces=NS) == "pass"
+    assert [el.text for el in task.iterfind("bpmn:incoming", NS)] == ["f1"]
+    warning = next(m for m in result.notes if m.element_id == "archive")
+    assert warning.severity == "warning" and warning.line == task.sourceline
+    assert "没有实现的服务任务按空操作执行" in warning.text and "no-op" in warning.text
+    assert result.errors == []
+
+
+def test_no_op_service_task_completes_by_itself() -> None:
+    files = {"x.bpmn": NO_IMPLEMENTATION.encode()}
+    assert prepare(files, {}).errors == ()
+    compiled = compile_process(files, {})
+    assert [s.bpmn_id for s in compiled.steps] == ["check"]
+    report = simulate(files, {}, today=date(2026, 3, 2))
+    assert report.ok and report.end_reached
+    assert [(s.bpmn_id, s.action) for s in report.steps] == [("check", "complete")]
+
+
+def test_no_op_translation_is_idempotent() -> None:
+    tree = parse_xml(NO_IMPLEMENTATION.encode(), "x.bpmn")
+    translate(tree, "x.bpmn")
+    again = translate(tree, "x.bpmn")
+    assert list(again) == []
+    assert len(tree.getroot().findall(".//bpmn:script", NS)) == 1

@@ -270,3 +270,17 @@ def test_prepare_keeps_line_numbers() -> None:
     before = parse_xml(text.encode(), "leave.bpmn").getroot()
     assert [e.sourceline for e in out.iter()] == [e.sourceline for e in before.iter()]
     assert prepared.errors == ()
+
+
+def test_loop_task_without_condition_or_maximum_is_located() -> None:
+    text = (
+        '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">\n'
+        '<process id="p" isExecutable="true"><startEvent id="s" />\n'
+        '<sequenceFlow id="f1" sourceRef="s" targetRef="t" /><manualTask id="t" name="补正">\n'
+        '<standardLoopCharacteristics testBefore="false" /></manualTask>\n'
+        '<sequenceFlow id="f2" sourceRef="t" targetRef="e" /><endEvent id="e" /></process></definitions>\n'
+    )
+    (msg,) = prepare({"x.bpmn": text.encode()}, {}).errors
+    assert (msg.element_id, msg.line) == ("t", 4) and "loopCondition" in msg.text
+    bounded = text.replace('testBefore="false"', 'loopMaximum="2"')
+    assert prepare({"x.bpmn": bounded.encode()}, {}).errors == ()

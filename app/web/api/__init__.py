@@ -8,3 +8,4 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 from app.web.api import auth as _auth  # noqa: E402,F401  (routes register on import)
 from app.web.api import openapi as _openapi  # noqa: E402,F401
+from app.web.api import tasks as _tasks  # noqa: E402,F401

@@ -8,6 +8,9 @@
 - A data input association reads a data object that must have been written before; a data object that
   no task ever writes is an error.
 - A call activity must call a process deployed with it (`check_called_processes`, across files).
+
+The data store and data object rules apply to govflow diagrams (`Doc.govflow`) only: in imported diagrams
+the dialect importer removes data objects and data stores as documentation (`app.workflow.dialect_data`).
 """
 
 from __future__ import annotations
@@ -26,12 +29,15 @@ __all__ = ["check_called_processes", "check_data"]
 
 def check_data(doc: Doc, forms: Mapping[str, bytes]) -> None:
     """Data stores, data objects written by human tasks and data objects read but never written."""
+    if not doc.govflow:
+        return  # imported diagram: the importer removed them (app.workflow.dialect_data)
     stores = doc.root.iter(bpmn("dataStore")) if doc.executable() else iter(())
     for store in stores:
         doc.add(
             store,
             "error",
-            f"不支持数据存储 '{store.get('name') or store.get('id')}' (data store has no implementation in govflow)",
+            f"不支持数据存储 '{store.get('name') or store.get('id')}' "
+            "(data store has no implementation in govflow)",
             "删除数据存储；读写外部系统改为人工确认任务或脚本任务 (remove it; model the access as a task)",
         )
     for proc in doc.executable():
@@ -46,7 +52,7 @@ def check_data(doc: Doc, forms: Mapping[str, bytes]) -> None:
                     task,
                     "error",
                     f"读取的数据对象 '{var}' 从未被写入 (data object is read but no task writes it)",
-                    "给前面的任务加一条数据输出关联，或删除这条数据输入关联 (write it first or drop the read)",
+                    "给前面的任务加数据输出关联，或删除这条数据输入关联 (write it first or drop the read)",
                 )
 
 
@@ -104,9 +110,7 @@ def _check_human_write(doc: Doc, task: Element, var: str, forms: Mapping[str, by
 def check_called_processes(trees: Mapping[str, etree._ElementTree]) -> list[LintMessage]:
     """Every call activity of an executable process calls a process present in the deployed files."""
     known = {
-        proc.get("id", "")
-        for tree in trees.values()
-        for proc in tree.getroot().iterfind("bpmn:process", NS)
+        proc.get("id", "") for tree in trees.values() for proc in tree.getroot().iterfind("bpmn:process", NS)
     }
     messages: list[LintMessage] = []
     for name, tree in trees.items():

@@ -72,6 +72,7 @@ def check_expressions(doc: Doc) -> None:
                 expr,
             )
     _check_loop_inputs(doc)
+    _check_standard_loops(doc)
     _check_scripts_formats(doc)
 
 
@@ -85,6 +86,22 @@ def _check_loop_inputs(doc: Doc) -> None:
                 "error",
                 f"多实例集合必须是变量名 (loopDataInputRef '{ref}' is not a variable name)",
                 "填写保存列表的流程变量名，如 departments (name the list variable)",
+            )
+
+
+def _check_standard_loops(doc: Doc) -> None:
+    """A loop task needs a loopCondition or loopMaximum (SpiffWorkflow refuses an open-ended loop)."""
+    for loop in doc.in_executable("standardLoopCharacteristics"):
+        if _owner(loop).get("id") in doc.refused:
+            continue
+        if not text_of(loop.find("bpmn:loopCondition", NS)) and not loop.get("loopMaximum", "").strip():
+            doc.add(
+                _owner(loop),
+                "error",
+                "循环任务没有循环条件或最大次数 (loop task without loopCondition or loopMaximum)",
+                "写循环条件或 loopMaximum；若只做一次请去掉循环标记 (add a condition or maximum, or drop the "
+                "loop marker)",
+                loop,
             )
 
 

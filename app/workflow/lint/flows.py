@@ -13,8 +13,9 @@ EXCLUSIVE_SPLITS = ("exclusiveGateway", "eventBasedGateway")
 DEFAULT_HINT = "给该顺序流写条件，或把它设为默认流 (add a condition or mark the flow as default)"
 ROUTE_HINT = (
     "给该顺序流写条件，或把它设为默认流；若要由办理人选择下一步，让网关只有一条入口、"
-    "直接来自一个用户任务或人工任务 (add a condition or mark the flow as default; for a handler "
-    "route choice the gateway needs a single incoming flow straight from a user or manual task)"
+    "直接来自一个用户任务或人工任务（或来自这样一个网关的无条件出口） (add a condition or mark the "
+    "flow as default; for a handler route choice the gateway needs a single incoming flow straight from "
+    "a user or manual task, or from an unconditioned exit of such a gateway)"
 )
 GATEWAY_LABEL = {
     "exclusiveGateway": "排他网关 (exclusive gateway)",

@@ -170,11 +170,11 @@ class Parser:
         """A variable; execution.getVariable('x') becomes x; Spin `S(x)....Value()` becomes x[...]."""
         if text == "S" and self.at("("):
             self.take("(")
-            var = self.take()
+            node = self.take()
             self.take(")")
-            if var.kind != "name":
+            if node.kind != "name":
                 raise JuelError("S(...) 只接受变量名 (S(...) takes a variable name)")
-            return self.spin(_variable(var.text))
+            return self.spin(_variable(node.text))
         if text == "execution" and self.at("."):
             self.take(".")
             method = self.take()
@@ -211,7 +211,6 @@ class Parser:
         self.take(")")
         return f"{_wrap(base)} == {_wrap(arg)}"
 
-
     def spin_key(self) -> str:
         """The quoted property name of a Spin `.prop('name')` call."""
         self.take("(")
@@ -222,7 +221,7 @@ class Parser:
         return _unescape(key.text)
 
     def spin(self, base: str) -> str:
-        """The rest of a Spin JSON chain: more `.prop('k')`, then `.stringValue()`/`numberValue()`/`boolValue()`.
+        """The rest of a Spin JSON chain: more `.prop('k')`, then a value accessor (`.stringValue()`, ...).
 
         A Spin node is only comparable once turned into a value, so a chain without an accessor is refused.
         """

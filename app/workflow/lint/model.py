@@ -111,7 +111,7 @@ class Doc:
 
     @property
     def govflow(self) -> bool:
-        """Whether this is a govflow diagram: designer-written spiffworkflow extensions, no third-party dialect.
+        """Whether this is a govflow diagram: designer-written spiffworkflow extensions, no foreign dialect.
 
         The properties the dialect importer adds (IMPORTER_PROPERTIES) do not make an imported diagram a
         govflow one.
