@@ -53,6 +53,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         db.session.commit()
         db.session.remove()
     yield application
+    with application.app_context():
+        db.engine.dispose()  # close pooled connections now, not when the interpreter collects them
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.models import User
 from app.services.accounts import create_user, ensure_department, ensure_roles
+from app.services.catalogue import seed_catalogue
 
 DEMO_PASSWORD = "govflow-demo-2026"  # noqa: S105  (demo only, printed by make run)
 
@@ -55,11 +56,12 @@ DEMO_USERS: list[tuple[str, str, list[tuple[str, str | None]]]] = [
 
 
 def seed_demo(session: Session, now: datetime) -> list[str]:
-    """Create the demo organisation and users that are missing; return the usernames created."""
+    """Create the demo organisation, users and service catalogue that are missing; return new usernames."""
     ensure_roles(session)
     root = ensure_department(session, *ROOT_DEPARTMENT)
     for code, name in DEPARTMENTS:
         ensure_department(session, code, name, parent=root)
+    seed_catalogue(session)
     existing = set(session.scalars(select(User.username)))
     created: list[str] = []
     for username, display_name, roles in DEMO_USERS:

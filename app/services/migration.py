@@ -13,6 +13,7 @@ from app.services.audit import record_event
 from app.services.processes import get_version
 from app.services.projection import apply_result
 from app.services.runtime import spec_ref, workflow_engine
+from app.workflow import migrate
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def _migrate_one(
     session: Session, case: Case, target: ProcessVersion, actor: User | None, now: datetime, dry_run: bool
 ) -> MigrationLine:
     source = case.process_version
-    outcome = workflow_engine().migrate(spec_ref(source), spec_ref(target), case.state)
+    outcome = migrate(spec_ref(source), spec_ref(target), case.state)
     line = MigrationLine(case.number, source.version, outcome.ok, outcome.reasons)
     if not outcome.ok or outcome.state is None or dry_run:
         return line

@@ -58,7 +58,9 @@ def test_return_to_intake_reopens_it_and_keeps_history(
     assert [t.bpmn_id for t in open_tasks(session, case)] == ["review"]
 
 
-def test_return_needs_an_allowed_target_and_a_reason(session: Session, people: dict[str, User], now: datetime) -> None:
+def test_return_needs_an_allowed_target_and_a_reason(
+    session: Session, people: dict[str, User], now: datetime
+) -> None:
     case = _at_decision(session, people, now)
     [decide] = open_tasks(session, case)
     with pytest.raises(InvalidInput) as caught:
@@ -73,7 +75,9 @@ def test_return_needs_an_allowed_target_and_a_reason(session: Session, people: d
         return_task(session, decide.id, "intake", "理由", people["leader"], now)
 
 
-def test_fifty_return_loops_keep_the_state_bounded(session: Session, people: dict[str, User], now: datetime) -> None:
+def test_fifty_return_loops_keep_the_state_bounded(
+    session: Session, people: dict[str, User], now: datetime
+) -> None:
     case = _at_decision(session, people, now)
     sizes = []
     for _ in range(50):
