@@ -46,7 +46,7 @@ def _live_database_url(tmp: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def live_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """An app on its own database, migrated, with the demo organisation and processes deployed."""
     tmp = tmp_path_factory.mktemp("live")
 
@@ -66,7 +66,9 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
         seed_demo(db.session(), datetime.now(UTC))
         db.session.commit()
         db.session.remove()
-    return application
+    yield application
+    with application.app_context():
+        db.engine.dispose()  # close pooled connections now, not when the interpreter collects them
 
 
 @pytest.fixture(scope="session")
