@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import keyword
 import re
-from dataclasses import dataclass
+
+from app.workflow.lint.tokens import Tok, TokenCursor
 
 TOKEN = re.compile(
     r"""\s*(?:
@@ -44,14 +45,6 @@ class JuelError(ValueError):
     """The expression is outside the supported JUEL subset."""
 
 
-@dataclass(frozen=True)
-class Tok:
-    """One token: kind is num, str, op or name."""
-
-    kind: str
-    text: str
-
-
 def is_juel(text: str) -> bool:
     """Whether the text is a single `${...}` or `#{...}` expression."""
     return DELIMITED.match(text) is not None
@@ -80,29 +73,10 @@ def tokenize(src: str, feel: bool = False) -> list[Tok]:
     return tokens
 
 
-class Parser:
+class Parser(TokenCursor):
     """Recursive-descent parser producing Python source."""
 
-    def __init__(self, tokens: list[Tok]) -> None:
-        self.tokens = tokens
-        self.pos = 0
-
-    def peek(self) -> Tok | None:
-        """The next token without consuming it."""
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def take(self, text: str | None = None) -> Tok:
-        """Consume the next token (which must be `text` when given)."""
-        tok = self.peek()
-        if tok is None or (text is not None and tok.text != text):
-            raise JuelError(f"表达式不完整 (expected {text or 'more input'})")
-        self.pos += 1
-        return tok
-
-    def at(self, *texts: str) -> bool:
-        """Whether the next token is an operator among `texts`."""
-        tok = self.peek()
-        return tok is not None and tok.kind == "op" and tok.text in texts
+    error = JuelError
 
     def parse(self) -> str:
         """Parse the whole token list."""

@@ -17,6 +17,8 @@ import keyword
 import re
 from dataclasses import dataclass
 
+from app.workflow.lint.tokens import Tok, TokenCursor
+
 __all__ = ["XPathError", "is_data_object_xpath", "xpath_to_python"]
 
 TOKEN = re.compile(
@@ -36,14 +38,6 @@ MARKER = re.compile(r"(?:bpmn:)?getDataObject\s*\(")
 
 class XPathError(ValueError):
     """The XPath expression is outside the supported data-object subset."""
-
-
-@dataclass(frozen=True)
-class Tok:
-    """One token: kind is obj, bool, num, str, op or word."""
-
-    kind: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -87,29 +81,11 @@ def _variable(call: str) -> str:
     return name
 
 
-class _Parser:
+class _Parser(TokenCursor):
     """Recursive descent over or/and/comparison/operand."""
 
-    def __init__(self, tokens: list[Tok]) -> None:
-        self.tokens = tokens
-        self.pos = 0
-
-    def peek(self) -> Tok | None:
-        """The next token without consuming it."""
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def take(self, text: str | None = None) -> Tok:
-        """Consume the next token (which must be `text` when given)."""
-        tok = self.peek()
-        if tok is None or (text is not None and tok.text != text):
-            raise XPathError(f"表达式不完整 (expected {text or 'more input'})")
-        self.pos += 1
-        return tok
-
-    def at(self, *texts: str) -> bool:
-        """Whether the next token is one of `texts`."""
-        tok = self.peek()
-        return tok is not None and tok.kind in ("op", "word") and tok.text in texts
+    error = XPathError
+    operator_kinds = ("op", "word")
 
     def parse(self) -> str:
         """The whole expression as a Python condition."""
