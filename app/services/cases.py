@@ -7,21 +7,39 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from app.models import Case, HumanTask, Opinion, ProcessVersion, User
+from app.models import Case, HumanTask, ProcessVersion, User
 from app.services.audit import record_event
+from app.services.delegation import finish_delegation
 from app.services.documents import with_document_number
-from app.services.errors import InvalidInput, NotFound, PermissionDenied, TaskAlreadyHandled, WorkflowFailed
+from app.services.errors import InvalidInput, NotFound, WorkflowFailed
+from app.services.locking import (
+    MAX_OPINION_LENGTH,
+    already_handled,
+    lock_open_task,
+    lock_task,
+    record_opinion,
+)
 from app.services.numbers import case_number
-from app.services.permissions import may_act
 from app.services.processes import latest_version
-from app.services.projection import apply_result
+from app.services.projection import COUNTERSIGN_FOR, apply_result
+from app.services.proxies import acting_for
 from app.services.runtime import spec_ref, version_form, workflow_engine, working_calendar
+from app.services.signers import finish_countersign, refuse_open_countersigns
 from app.workflow import Result, TaskNotReady
 
-MAX_OPINION_LENGTH = 4000
+__all__ = [
+    "MAX_OPINION_LENGTH",
+    "Completion",
+    "complete_task",
+    "get_case",
+    "lock_task",
+    "open_tasks",
+    "start_case",
+    "validate_task_data",
+]
 
 
 @dataclass(frozen=True)
@@ -79,32 +97,6 @@ def start_case(
     return case
 
 
-_LOCK_TASK = (
-    select(HumanTask)
-    .join(HumanTask.case)
-    .join(Case.process_version)
-    .options(contains_eager(HumanTask.case).contains_eager(Case.process_version))
-    .where(HumanTask.id == bindparam("task_id"))
-    .with_for_update(of=[HumanTask, Case])
-    .execution_options(populate_existing=True)
-)
-_INSERT_OPINION = insert(Opinion)
-
-
-def lock_task(session: Session, task_id: int) -> HumanTask:
-    """Load a task with its case and version, locking the task and case rows (PostgreSQL) for this unit."""
-    task = session.scalar(_LOCK_TASK, {"task_id": task_id})
-    if task is None:
-        raise NotFound("任务不存在 (no such task)")
-    return task
-
-
-def _already_handled(task: HumanTask) -> TaskAlreadyHandled:
-    who = task.completed_by.display_name if task.completed_by else None
-    details = {"case": task.case.number, "state": task.state, "completed_by": who}
-    return TaskAlreadyHandled("此任务已被处理 (this task was already handled)", details)
-
-
 def validate_task_data(version: ProcessVersion, task: HumanTask, data: Mapping[str, Any]) -> None:
     """Check submitted data against the task's form; raise InvalidInput with every field error."""
     form = version_form(version, task.form) if task.form else None
@@ -121,15 +113,19 @@ def validate_task_data(version: ProcessVersion, task: HumanTask, data: Mapping[s
 def complete_task(
     session: Session, task_id: int, data: Mapping[str, Any], actor: User, now: datetime
 ) -> Completion:
-    """Complete a human task: checks, form validation, engine step, projection, opinion, audit."""
-    task = lock_task(session, task_id)
-    if task.state != "open":
-        raise _already_handled(task)
-    if not may_act(actor, task):
-        raise PermissionDenied("您不是此任务的办理人 (you may not act on this task)")
+    """Complete a human task: checks, form validation, engine step, projection, opinion, audit.
+
+    A delegated task (委派) completed by the delegate goes back to its owner without an engine step;
+    a 加签 row is closed on its own; a task with open 加签 rows cannot complete yet.
+    """
+    task = lock_open_task(session, task_id)
+    on_behalf = acting_for(session, actor, task, now)
+    if task.owner_id is not None:
+        return Completion(task.case, finish_delegation(session, task, data, actor, now), ())
+    if task.properties.get(COUNTERSIGN_FOR):
+        return Completion(task.case, finish_countersign(session, task, data, actor, now), ())
+    refuse_open_countersigns(session, task)
     case = task.case
-    if case.status != "open":
-        raise TaskAlreadyHandled("办件已结束或已暂停 (the case is not open)", {"case": case.number})
     validate_task_data(case.process_version, task, data)
     payload = with_document_number(session, task, data, now)
     try:
@@ -137,7 +133,7 @@ def complete_task(
             spec_ref(case.process_version), case.state, task.task_uuid, payload, now
         )
     except TaskNotReady as not_ready:
-        raise _already_handled(task) from not_ready
+        raise already_handled(task) from not_ready
     _checked(result)
     decision = data.get(task.properties.get("decisionField", "decision"))
     with session.no_autoflush:  # one flush at the end: each table written once
@@ -146,33 +142,25 @@ def complete_task(
         if task.assignee_id is None:
             task.assignee_id = actor.id
         new_tasks = apply_result(session, case, result, now, completed_uuid=task.task_uuid)
-        _record_opinion(session, task, actor, data, now)
-        detail = {"task": task.bpmn_id, "decision": task.decision}
+        _record_completion_opinion(session, task, actor, data, now, on_behalf)
+        detail = {"task": task.bpmn_id, "task_id": task.id, "decision": task.decision, "next": new_tasks}
         record_event(session, case, actor, "task.completed", detail, now)
     session.flush()
     return Completion(case=case, task=task, new_task_uuids=tuple(new_tasks))
 
 
-def _record_opinion(
-    session: Session, task: HumanTask, actor: User, data: Mapping[str, Any], now: datetime
+def _record_completion_opinion(
+    session: Session,
+    task: HumanTask,
+    actor: User,
+    data: Mapping[str, Any],
+    now: datetime,
+    on_behalf: int | None,
 ) -> None:
     text = str(data.get("opinion") or "").strip()
     if not text and task.decision is None:
         return
-    membership = next((m for m in actor.memberships if m.role.code == task.candidate_role), None)
-    params = {
-        "case_id": task.case_id,
-        "human_task_id": task.id,
-        "step_name": task.name,
-        "author_id": actor.id,
-        "on_behalf_of_id": None,
-        "role": task.candidate_role,
-        "department": membership.department_code if membership else task.candidate_department,
-        "decision": task.decision,
-        "text": text[:MAX_OPINION_LENGTH],
-        "created_at": now,
-    }
-    session.connection().execute(_INSERT_OPINION, params)
+    record_opinion(session, task, actor, task.decision, text, now, on_behalf)
 
 
 def get_case(session: Session, number: str) -> Case:
