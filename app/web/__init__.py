@@ -27,9 +27,9 @@ def init_web(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from app.web import admin, api, auth, cases, deliveries, errors, main, security, tasks
+    from app.web import admin, api, auth, cases, deliveries, designer, errors, main, security, tasks
 
-    for blueprint in (auth.bp, main.bp, tasks.bp, cases.bp, admin.bp, deliveries.bp, api.bp):
+    for blueprint in (auth.bp, main.bp, tasks.bp, cases.bp, admin.bp, deliveries.bp, designer.bp, api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     errors.register(app)

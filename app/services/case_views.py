@@ -1,0 +1,191 @@
+"""Read-only views of one case for its pages: who may see it, opinions, timeline, steps, data labels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.models import AuditEvent, Case, Department, HumanTask, Opinion, TaskCopy, User
+from app.services.errors import PermissionDenied
+from app.services.permissions import may_act, may_view_case
+from app.services.proxies import acting_for
+from app.services.runtime import spec_ref, version_form, workflow_engine
+
+HEAD_ROLES = frozenset({"dept_head", "leader"})
+# Start data and engine variables that no form names (titles for the case page's data summary).
+DATA_TITLES = {
+    "lead_dept": "牵头部门",
+    "member_departments": "成员部门",
+    "member_decisions": "成员部门审查结论",
+    "dept": "部门",
+    "next_step": "下一步",
+}
+VALUE_ALIASES = {"member_decisions": "review_decision"}
+
+
+@dataclass(frozen=True)
+class DataLabels:
+    """Titles of the form fields of a version and the labels of their enumerated values."""
+
+    titles: Mapping[str, str]
+    values: Mapping[str, Mapping[str, str]]
+    departments: Mapping[str, str]
+
+    def title(self, key: str) -> str:
+        """The field's title, or the key itself."""
+        return self.titles.get(key) or DATA_TITLES.get(key, key)
+
+    def value(self, key: str, value: Any) -> str:
+        """A value as the forms label it (lists joined with 、; department codes by name)."""
+        if isinstance(value, list):
+            return "、".join(self.value(key, item) for item in value)
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        text = "" if value is None else str(value)
+        labels = self.values.get(key) or self.values.get(VALUE_ALIASES.get(key, ""), {})
+        if text in labels:
+            return labels[text]
+        if "dept" in key or "department" in key:
+            return self.departments.get(text, text)
+        return text
+
+
+def case_tasks(session: Session, case: Case) -> list[HumanTask]:
+    """Every human task of the case (open, done, returned, cancelled), oldest first."""
+    query = (
+        select(HumanTask)
+        .where(HumanTask.case_id == case.id)
+        .options(selectinload(HumanTask.assignee), selectinload(HumanTask.completed_by))
+        .order_by(HumanTask.id)
+    )
+    return list(session.scalars(query))
+
+
+def _participant_ids(session: Session, case: Case, tasks: Iterable[HumanTask]) -> set[int]:
+    ids: set[int] = set()
+    for task in tasks:
+        ids.update(i for i in (task.assignee_id, task.completed_by_id, task.owner_id) if i is not None)
+    ids.update(session.scalars(select(Opinion.author_id).where(Opinion.case_id == case.id)))
+    ids.update(session.scalars(select(TaskCopy.user_id).where(TaskCopy.case_id == case.id)))
+    return ids
+
+
+def _involved_departments(session: Session, tasks: Iterable[HumanTask], people: set[int]) -> set[str]:
+    """Departments of the case's tasks and participants, with every parent department above them."""
+    codes = {task.candidate_department for task in tasks if task.candidate_department}
+    if people:
+        for user in session.scalars(select(User).where(User.id.in_(people))):
+            codes |= user.department_codes()
+    departments = {d.code: d for d in session.scalars(select(Department))}
+    found: set[str] = set()
+    for code in codes:
+        node = departments.get(code)
+        while node is not None and node.code not in found:
+            found.add(node.code)
+            node = node.parent
+    return found
+
+
+def may_view(session: Session, user: User, case: Case) -> bool:
+    """Participants, candidates of open tasks, their department heads and leaders, oversight roles."""
+    tasks = case_tasks(session, case)
+    people = _participant_ids(session, case, tasks)
+    if may_view_case(user, case, people):
+        return True
+    if any(task.state == "open" and may_act(user, task) for task in tasks):
+        return True
+    if case.originator_id is not None:
+        people.add(case.originator_id)
+    involved = _involved_departments(session, tasks, people)
+    return any(m.role.code in HEAD_ROLES and m.department_code in involved for m in user.memberships)
+
+
+def case_opinions(session: Session, case: Case) -> list[Opinion]:
+    """The opinion log, in the order written."""
+    query = (
+        select(Opinion)
+        .where(Opinion.case_id == case.id)
+        .options(selectinload(Opinion.author), selectinload(Opinion.on_behalf_of))
+        .order_by(Opinion.created_at, Opinion.id)
+    )
+    return list(session.scalars(query))
+
+
+def case_events(session: Session, case: Case) -> list[AuditEvent]:
+    """The audit trail of the case, oldest first."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.case_id == case.id)
+        .options(selectinload(AuditEvent.actor))
+        .order_by(AuditEvent.created_at, AuditEvent.id)
+    )
+    return list(session.scalars(query))
+
+
+def department_names(session: Session) -> dict[str, str]:
+    """Department code -> name."""
+    return {code: name for code, name in session.execute(select(Department.code, Department.name)).tuples()}
+
+
+def step_ids(tasks: Iterable[HumanTask]) -> tuple[list[str], list[str]]:
+    """(done, current) BPMN ids for the diagram: completed steps and the open ones."""
+    done: list[str] = []
+    current: list[str] = []
+    for task in tasks:
+        bucket = current if task.state == "open" else done if task.state == "completed" else None
+        if bucket is not None and task.bpmn_id not in bucket:
+            bucket.append(task.bpmn_id)
+    return [step for step in done if step not in current], current
+
+
+def next_task_for(session: Session, case: Case, user: User, now: datetime) -> HumanTask | None:
+    """The first open task of the case the user may act on now (to continue after a submission)."""
+    query = (
+        select(HumanTask)
+        .where(HumanTask.case_id == case.id, HumanTask.state == "open")
+        .order_by(HumanTask.id)
+    )
+    for task in session.scalars(query):
+        try:
+            acting_for(session, user, task, now)
+        except PermissionDenied:
+            continue
+        return task
+    return None
+
+
+def case_data(case: Case) -> dict[str, Any]:
+    """The case's current workflow data (read from its state; nothing is changed)."""
+    if not case.state:
+        return {}
+    result = workflow_engine().inspect(spec_ref(case.process_version), case.state)
+    return dict(result.data)
+
+
+def data_labels(case: Case, departments: Mapping[str, str] | None = None) -> DataLabels:
+    """Field titles and value labels from every form of the case's version (+ department names)."""
+    titles: dict[str, str] = {}
+    values: dict[str, dict[str, str]] = {}
+    version = case.process_version
+    for step in version.steps:
+        form = version_form(version, step["form"]) if step.get("form") else None
+        for spec in form.fields() if form else []:
+            titles.setdefault(spec.name, spec.title)
+            labels = values.setdefault(spec.name, {})
+            for value, label in zip(spec.enum, spec.enum_labels, strict=False):
+                labels.setdefault(str(value), label)
+    return DataLabels(titles, values, departments or {})
+
+
+def diagram_xml(case: Case) -> str | None:
+    """The BPMN XML the case runs on (the version's file named after the process, else the first)."""
+    files = case.process_version.source_files
+    named = files.get(f"processes/{case.process_version.process_id}.bpmn")
+    if named is not None:
+        return named
+    return next((text for name, text in sorted(files.items()) if name.startswith("processes/")), None)
