@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import date
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from app.calendar import WorkingCalendar
 from app.forms_schema import FormSchema, load_form_bytes, ui_name_for
-from app.models import ProcessVersion
+from app.models import CalendarOverride, ProcessVersion
 from app.workflow import SpecRef, WorkflowEngine
 
 _SPEC_REFS: dict[str, SpecRef] = {}
@@ -21,13 +26,65 @@ def configure_timezone(name: str) -> None:
     """Set the local time zone used for working-day arithmetic (from GOVFLOW_TIMEZONE)."""
     global _TZ
     _TZ = ZoneInfo(name)
-    working_calendar.cache_clear()
+    _plain_calendar.cache_clear()
+    invalidate_calendar()
+
+
+# The calendar rule (see docs/architecture.md "Working-day calendar and overrides"):
+# - code holding a session calls `load_calendar(session)`: official data + the overrides committed (or
+#   flushed in this transaction) in `calendar_override`, read with one small query, never stale;
+# - `working_calendar()` (code without a session) returns the calendar last loaded in this process, or the
+#   official-only calendar before the first load / after `invalidate_calendar()`;
+# - `add_override` / `remove_override` call `invalidate_calendar()`; web requests refresh the process-wide
+#   calendar at most every CALENDAR_MAX_AGE seconds (`refresh_calendar`), scheduler jobs on every run.
+CALENDAR_MAX_AGE = 60.0
+OverrideRow = tuple[date, bool, str]
+_LOCK = threading.Lock()
+_LOADED: tuple[tuple[OverrideRow, ...], WorkingCalendar] | None = None
+_LOADED_AT = 0.0
 
 
 @cache
-def working_calendar() -> WorkingCalendar:
-    """The working-day calendar (official data + provisional years)."""
+def _plain_calendar() -> WorkingCalendar:
     return WorkingCalendar(tz=_TZ)
+
+
+def working_calendar() -> WorkingCalendar:
+    """The process-wide calendar: the one last loaded with DB overrides, else official data only."""
+    loaded = _LOADED
+    return loaded[1] if loaded is not None else _plain_calendar()
+
+
+def load_calendar(session: Session) -> WorkingCalendar:
+    """The calendar with the overrides of the `calendar_override` table (reused while they are unchanged)."""
+    global _LOADED, _LOADED_AT
+    query = select(CalendarOverride.day, CalendarOverride.is_working, CalendarOverride.name)
+    rows = tuple((r.day, r.is_working, r.name) for r in session.execute(query.order_by(CalendarOverride.day)))
+    with _LOCK:
+        loaded = _LOADED
+        if loaded is not None and loaded[0] == rows and loaded[1].tz == _TZ:
+            calendar = loaded[1]
+        elif not rows:
+            calendar = _plain_calendar()
+        else:
+            overrides = {day: working for day, working, _ in rows}
+            calendar = WorkingCalendar(overrides, tz=_TZ, override_names={d: n for d, _, n in rows})
+        _LOADED, _LOADED_AT = (rows, calendar), time.monotonic()
+    return calendar
+
+
+def refresh_calendar(session: Session, max_age: float = CALENDAR_MAX_AGE) -> WorkingCalendar:
+    """`load_calendar` unless the process-wide calendar was loaded less than `max_age` seconds ago."""
+    if _LOADED is not None and time.monotonic() - _LOADED_AT < max_age:
+        return _LOADED[1]
+    return load_calendar(session)
+
+
+def invalidate_calendar() -> None:
+    """Forget the loaded overrides: `working_calendar()` is official-only until the next load."""
+    global _LOADED
+    with _LOCK:
+        _LOADED = None
 
 
 def _add_working_days(start: Any, n: Any) -> str:

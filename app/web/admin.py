@@ -2,6 +2,119 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from app.extensions import db
+from app.services.calendar_overrides import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    add_override,
+    list_overrides,
+    remove_override,
+)
+from app.services.errors import InvalidInput
+from app.services.runtime import load_calendar, refresh_calendar
+from app.web.clock import now
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+SKIP_REFRESH = frozenset({"static", "main.healthz"})
+
+
+@bp.before_app_request
+def _refresh_calendar() -> None:
+    """Keep this worker's working_calendar() in step with the overrides (at most one query a minute)."""
+    if request.endpoint not in SKIP_REFRESH:
+        refresh_calendar(db.session())
+
+
+@bp.before_request
+@login_required
+def _admins_only() -> Any:
+    if not current_user.has_role("admin"):
+        abort(403)
+    return None
+
+
+class OverrideForm(FlaskForm):
+    """One local working-day decision."""
+
+    day = DateField(_l("日期"), validators=[DataRequired(_l("请输入有效日期"))])
+    kind = SelectField(
+        _l("调整为"), choices=[SelectChoice("holiday", _l("休息日")), SelectChoice("working", _l("工作日"))]
+    )
+    name = StringField(_l("名称"), validators=[DataRequired(_l("请填写名称")), Length(max=120)])
+
+
+def _year() -> int:
+    text = request.args.get("year", "")
+    year = int(text) if text.isdigit() else now().year
+    return year if FIRST_YEAR <= year <= LAST_YEAR else now().year
+
+
+def _months(year: int) -> list[list[list[Any]]]:
+    """Weeks (Monday first) of each month, with None for the padding days."""
+    calendar = load_calendar(db.session())
+    days = calendar.year_days(year)
+    months: list[list[list[Any]]] = []
+    for month in range(1, 13):
+        in_month = [d for d in days if d.date.month == month]
+        cells: list[Any] = [None] * in_month[0].date.weekday() + in_month
+        cells += [None] * (-len(cells) % 7)
+        months.append([cells[i : i + 7] for i in range(0, len(cells), 7)])
+    return months
+
+
+def _page(year: int, form: OverrideForm, status: int = 200) -> Any:
+    days = load_calendar(db.session()).year_days(year)
+    return render_template(
+        "admin/calendar.html",
+        year=year,
+        form=form,
+        months=_months(year),
+        overrides=list_overrides(db.session(), year),
+        working=sum(d.is_working for d in days),
+        provisional=any(d.provisional for d in days),
+        first_year=FIRST_YEAR,
+        last_year=LAST_YEAR,
+    ), status
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+def calendar() -> Any:
+    """The year's working days with local overrides; POST adds an override."""
+    year = _year()
+    form = OverrideForm()
+    if not form.validate_on_submit():
+        return _page(year, form, 400 if form.errors else 200)
+    day: date = form.day.data
+    try:
+        add_override(
+            db.session(), day, form.kind.data == "working", form.name.data or "", current_user, now()
+        )
+    except InvalidInput as error:
+        for field, message in dict(error.details or {}).items():
+            getattr(form, field).errors = [message]
+        db.session.rollback()
+        return _page(year, form, 400)
+    db.session.commit()
+    flash(_("已添加 %(day)s 的本地调整。", day=day.isoformat()), "info")
+    return redirect(url_for("admin.calendar", year=day.year))
+
+
+@bp.post("/calendar/overrides/<int:override_id>/delete")
+def delete_override(override_id: int) -> Any:
+    """Remove one override; the official arrangement applies again."""
+    remove_override(db.session(), override_id, current_user, now())
+    db.session.commit()
+    flash(_("已删除本地调整。"), "info")
+    return redirect(url_for("admin.calendar", year=_year()))
