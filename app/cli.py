@@ -20,6 +20,7 @@ jobs_cli = AppGroup("jobs", help="Run one scheduled job once.")
 scheduler_cli = AppGroup("scheduler", help="Run the scheduler.")
 calendar_cli = AppGroup("calendar", help="Working-day calendar.")
 cases_cli = AppGroup("cases", help="Operate on running cases: errors, resume, messages.")
+events_cli = AppGroup("events", help="Events for the supervision platform (outbox).")
 
 
 def _now() -> datetime:
@@ -247,10 +248,14 @@ def scheduler_run_command() -> None:
 @click.argument("year", type=int)
 def calendar_show_command(year: int) -> None:
     """Print the non-working days and adjusted workdays of YEAR."""
-    from app.services.runtime import working_calendar
+    from app.services.runtime import load_calendar
 
-    days = working_calendar().year_days(year)
-    special = [d for d in days if d.holiday_name or (d.is_working and d.date.weekday() >= 5)]
+    days = load_calendar(db.session()).year_days(year)
+    special = [
+        d
+        for d in days
+        if d.holiday_name or d.source == "override" or (d.is_working and d.date.weekday() >= 5)
+    ]
     provisional = any(d.provisional for d in days)
     click.echo(
         f"{year}: {sum(d.is_working for d in days)} working days"
@@ -258,7 +263,8 @@ def calendar_show_command(year: int) -> None:
     )
     for day in special:
         kind = "上班" if day.is_working else "休息"
-        click.echo(f"{day.date.isoformat()} {kind} {day.holiday_name or ''}")
+        local = " [本地调整]" if day.source == "override" else ""
+        click.echo(f"{day.date.isoformat()} {kind} {day.holiday_name or ''}{local}")
 
 
 @cases_cli.command("errors")
@@ -307,7 +313,36 @@ def case_message_command(number: str, name: str, payload: str) -> None:
     click.echo(f"{name} delivered to {number}")
 
 
+@events_cli.command("replay")
+@click.option(
+    "--since", "since_text", required=True, help="ISO-8601 with offset, e.g. 2026-11-01T00:00+08:00"
+)
+@click.option("--until", "until_text", required=True, help="ISO-8601 with offset (exclusive)")
+@click.option("--case", "case_number", default=None, help="only this case number")
+def events_replay_command(since_text: str, until_text: str, case_number: str | None) -> None:
+    """Send the platform events created in [--since, --until) again, with the same idempotency keys."""
+    from app.services.events import replay_events
+
+    since, until = _parse_moment(since_text, "--since"), _parse_moment(until_text, "--until")
+    if until <= since:
+        raise click.BadParameter("--until must be after --since")
+    count = replay_events(db.session(), since, until, case_number, _now())
+    db.session.commit()
+    click.echo(f"{count} events queued for replay; the deliver_outbox job sends them in order")
+
+
+def _parse_moment(value: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise click.BadParameter(f"{option}: not ISO-8601: {value}") from error
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"{option} needs a time zone, e.g. 2026-11-23T09:00:00+08:00")
+    return moment
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the app."""
     for group in (seed_cli, users_cli, processes_cli, jobs_cli, scheduler_cli, calendar_cli, cases_cli):
         app.cli.add_command(group)
+    app.cli.add_command(events_cli)

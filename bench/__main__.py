@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import engine
+from bench import engine, supervision
 
 
 def main() -> int:
     """Run the benchmarks in order."""
     engine.main(sys.argv[1:])
+    supervision.main([])
     return 0
 
 

@@ -25,6 +25,14 @@ class Job:
 
 JOBS: tuple[Job, ...] = (
     Job("fire_timers", 60, jobs.fire_timers, "触发到期的 BPMN 定时器 (fire due BPMN timers)"),
+    Job(
+        "deadline_scan",
+        300,
+        jobs.deadline_scan,
+        "时限扫描：预警、黄牌、红牌 (deadline scan: alerts and cards)",
+    ),
+    Job("anomaly_rules", 900, jobs.anomaly_rules, "异常办件规则 (anomaly rules)"),
+    Job("deliver_outbox", 10, jobs.deliver_outbox, "投递发件箱：监察平台、邮件、短信 (deliver the outbox)"),
 )
 
 

@@ -9,11 +9,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Case, HumanTask, OutboxEvent, User
+from app.services.events import emit_step_events
 from app.services.permissions import candidates_for
+from app.services.proxies import ON_BEHALF, ActiveRule, active_rules, route_new_task
 from app.services.runtime import working_calendar
 from app.workflow import HumanTaskInfo, Result
 
 CLOSED_STATUSES = frozenset({"completed", "terminated"})
+COUNTERSIGN_FOR = "countersignFor"  # property of a 加签 row: the task_uuid of the task it belongs to
 _INSERT_TASKS = insert(HumanTask)  # built once; executed with a list of rows
 
 
@@ -35,13 +38,19 @@ def time_limit_days(properties: dict[str, str] | Any, data: Any) -> int | None:
     return None
 
 
-def _new_task(session: Session, case: Case, info: HumanTaskInfo, now: datetime) -> dict[str, Any]:
+def _new_task(
+    session: Session, case: Case, info: HumanTaskInfo, now: datetime, rules: list[ActiveRule]
+) -> dict[str, Any]:
     properties = dict(info.properties)
     lane = info.effective_lane or info.lane
     candidates = candidates_for(lane, properties, info.data)
     assignee_id = case.originator_id if candidates.applicant else None
     if properties.get("assignee"):
         assignee_id = session.scalar(select(User.id).where(User.username == properties["assignee"]))
+    process_id = case.process_version.process_id
+    assignee_id, principal_id = route_new_task(session, rules, process_id, candidates, assignee_id)
+    if principal_id is not None:  # 代理: the substitute works it on behalf of the principal
+        properties[ON_BEHALF] = str(principal_id)
     limit = time_limit_days(properties, info.data)
     due_at = working_calendar().due_at(now, limit) if limit is not None else None
     return {
@@ -64,6 +73,20 @@ def _new_task(session: Session, case: Case, info: HumanTaskInfo, now: datetime) 
     }
 
 
+def cancel_countersigns(session: Session, case_id: int, parent_uuids: set[str], now: datetime) -> None:
+    """Cancel the open 加签 rows of tasks that left the flow (returned, withdrawn, cancelled)."""
+    session.execute(
+        update(HumanTask)
+        .where(
+            HumanTask.case_id == case_id,
+            HumanTask.state == "open",
+            HumanTask.properties[COUNTERSIGN_FOR].as_string().in_(sorted(parent_uuids)),
+        )
+        .values(state="cancelled", completed_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
 def apply_result(
     session: Session, case: Case, result: Result, now: datetime, completed_uuid: str | None = None
 ) -> list[str]:
@@ -77,13 +100,13 @@ def apply_result(
             .where(HumanTask.case_id == case.id, HumanTask.state == "open", HumanTask.task_uuid.in_(gone))
             .values(state="cancelled", completed_at=now)
         )
-    created = [
-        _new_task(session, case, info, now)
-        for info in result.ready
-        if info.task_id not in before or info.task_id == completed_uuid
-    ]
+        cancel_countersigns(session, case.id, gone, now)
+    fresh = [info for info in result.ready if info.task_id not in before or info.task_id == completed_uuid]
+    rules = active_rules(session, now) if fresh else []
+    created = [_new_task(session, case, info, now, rules) for info in fresh]
     if created:  # one multi-row INSERT, whatever the number of new tasks
         session.connection().execute(_INSERT_TASKS, created)
+    starting, closing = not case.state, result.status in CLOSED_STATUSES and case.closed_at is None  # events
     case.state = result.state
     case.status = result.status
     case.open_task_uuids = ready_ids
@@ -104,4 +127,8 @@ def apply_result(
                 next_attempt_at=now,
             )
         )
+    # supervision-platform events (docs/events.md), one multi-row INSERT
+    emit_step_events(
+        session, case, result, created, now, completed_uuid=completed_uuid, starting=starting, closing=closing
+    )
     return [row["task_uuid"] for row in created]

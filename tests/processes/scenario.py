@@ -74,8 +74,9 @@ def opinions(session: Session, case: Case) -> list[tuple[str, str | None, str | 
 
 
 def outbox_kinds(session: Session, case: Case) -> list[str]:
-    """Kinds of the outbox events written for the case."""
-    rows = session.scalars(select(OutboxEvent).where(OutboxEvent.case_id == case.id).order_by(OutboxEvent.id))
+    """Kinds of the outbound BPMN events (outbox channel bpmn) written for the case."""
+    query = select(OutboxEvent).where(OutboxEvent.case_id == case.id, OutboxEvent.channel == "bpmn")
+    rows = session.scalars(query.order_by(OutboxEvent.id))
     return [row.kind for row in rows]
 
 

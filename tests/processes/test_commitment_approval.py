@@ -133,7 +133,7 @@ def test_verification_overdue_reports_to_supervision_and_keeps_the_task(
     late = datetime.fromisoformat("2026-12-21T09:00:00+08:00")
     assert fire_case_timers(session, case.id, late) is True
     assert outbox_kinds(session, case) == ["verification_overdue"]
-    event = session.query(OutboxEvent).filter_by(case_id=case.id).one()
+    event = session.query(OutboxEvent).filter_by(case_id=case.id, channel="bpmn").one()
     assert event.payload["payload"]["verification_deadline"] == "2026-12-18"
     assert event.payload["payload"]["verification_overdue"] is True
     verify = only_task(session, case, "verify_commitment")  # non-interrupting: the same task stays open
