@@ -7,5 +7,7 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 from app.web.api import auth as _auth  # noqa: E402,F401  (routes register on import)
+from app.web.api import cases as _cases  # noqa: E402,F401
+from app.web.api import items as _items  # noqa: E402,F401
 from app.web.api import openapi as _openapi  # noqa: E402,F401
 from app.web.api import tasks as _tasks  # noqa: E402,F401
