@@ -26,10 +26,42 @@ def init_web(app: Flask) -> None:
     login_manager.login_message = "请先登录"
     login_manager.user_loader(_load_user)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["nav_links"] = _nav_links
 
-    from app.web import admin, api, auth, cases, deliveries, designer, errors, main, security, tasks
+    from app.web import (
+        admin,
+        api,
+        auth,
+        cases,
+        deliveries,
+        designer,
+        documents,
+        errors,
+        inbox,
+        main,
+        portal,
+        results,
+        security,
+        supervision,
+        tasks,
+    )
 
-    for blueprint in (auth.bp, main.bp, tasks.bp, cases.bp, admin.bp, deliveries.bp, designer.bp, api.bp):
+    blueprints = (
+        auth.bp,
+        main.bp,
+        tasks.bp,
+        cases.bp,
+        admin.bp,
+        deliveries.bp,
+        designer.bp,
+        documents.bp,
+        inbox.bp,
+        portal.bp,
+        results.bp,
+        supervision.bp,
+        api.bp,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
     errors.register(app)
@@ -48,3 +80,12 @@ def _load_user(user_id: str) -> User | None:
     if not user_id.isdigit():
         return None
     return get_user(db.session(), int(user_id))
+
+
+def _nav_links() -> list[tuple[str, object]]:
+    from flask import current_app
+    from flask_login import current_user
+
+    from app.web.navigation import nav_links
+
+    return nav_links(current_app.view_functions, current_user.role_codes())
