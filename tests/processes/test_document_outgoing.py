@@ -182,3 +182,38 @@ def test_numbers_are_consecutive_per_issuer_and_default_to_the_office(
         "高新管发〔2026〕3号",
         "高新市监发〔2026〕1号",
     ]
+
+
+def test_leader_returns_at_signing_and_the_redraft_goes_round_again(
+    session: Session, people: dict[str, User], now: datetime
+) -> None:
+    from app.services.operations import return_task
+
+    case = _start(session, people, now)
+    _drafted(session, case, people, now, ["eco"])
+    complete(
+        session,
+        only_task(session, case, "cosign_document"),
+        {"cosign_decision": "agree", "opinion": "同意"},
+        people["eco"],
+        now,
+    )
+    sign = only_task(session, case, "sign_issue")
+    with pytest.raises(InvalidInput) as caught:  # only the steps listed in returnTargets
+        return_task(session, sign.id, "cosign_document", "请重新会签", people["leader"], now)
+    assert caught.value.details == {"allowed": ["draft_document", "check_draft"]}
+    return_task(session, sign.id, "draft_document", "第三条表述不准确，请修改", people["leader"], now)
+    assert open_ids(session, case) == ["draft_document"]
+    _drafted(session, case, people, now, ["eco"])  # redraft, check again
+    complete(
+        session,
+        only_task(session, case, "cosign_document"),
+        {"cosign_decision": "agree", "opinion": "同意"},
+        people["eco"],
+        now,
+    )
+    assert (
+        _issue(session, case, people, now) == "高新管发〔2026〕1号"
+    )  # numbered once, after the second signing
+    returned = [o for o in opinions(session, case) if o[2] == "return"]
+    assert [(o[0], o[1], o[3]) for o in returned] == [("领导签发", "leader", "第三条表述不准确，请修改")]
