@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import TaskNotFoundException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -136,11 +137,15 @@ class WorkflowEngine:
         return self._run(self._bundle(spec), state, now, send)
 
     def reset_to(self, spec: SpecRef, state: str, task_id: str, now: datetime) -> Result:
-        """退回: reset to a completed human task (task id, or BPMN id for its latest run)."""
+        """退回: reset to a completed human task (task id, or BPMN id for its latest run); a multi-instance
+        step is reset as a whole."""
         bundle = self._bundle(spec)
 
         def reset(workflow: Any) -> None:
             task = _human_task(workflow, task_id, bundle, TaskState.COMPLETED, by_bpmn_id=True)
+            parent = task.parent
+            if parent is not None and isinstance(parent.task_spec, MultiInstanceTask):
+                task = parent  # returning to a countersign step restarts every instance, not just one
             workflow.reset_from_task_id(task.id)
 
         return self._run(bundle, state, now, reset)

@@ -222,3 +222,26 @@ def test_due_dates_skip_the_national_day_holiday(session: Session, people: dict[
     _accept(session, case, people, start)
     # 3 working days: 10-08, 10-09, 10-10 (Saturday, but a working day)
     assert due_date(only_task(session, case, "lead_check")) == date(2026, 10, 10)
+
+
+@pytest.mark.parametrize("target", ["lead_check", "member_review"])
+def test_lead_decision_returns_and_the_case_is_reviewed_again(
+    session: Session, people: dict[str, User], now: datetime, target: str
+) -> None:
+    from app.services.operations import return_task
+
+    case = _start(session, people, now)
+    _accept(session, case, people, now)
+    _lead_pass(session, case, people, now)
+    _members(session, case, people, now, "agree")
+    decision = only_task(session, case, "lead_decision")
+    return_task(session, decision.id, target, "请补充说明审查依据", people["market"], now)
+    if target == "lead_check":
+        assert open_ids(session, case) == ["lead_check"]
+        _lead_pass(session, case, people, now)
+        _members(session, case, people, now, "agree")
+    else:  # back into the parallel review: every member department reviews again
+        _members(session, case, people, now, "agree")
+    assert open_ids(session, case) == ["lead_decision"]
+    returned = [o for o in opinions(session, case) if o[2] == "return"]
+    assert [(o[0], o[3]) for o in returned] == [("牵头部门决定", "请补充说明审查依据")]
