@@ -8,7 +8,7 @@ PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/govflow_test
 STAMP := $(VENV)/.installed
 MO := app/translations/en/LC_MESSAGES/messages.mo
 
-.PHONY: run test lint fmt typecheck bench install translations check-migrations test-sqlite test-postgres clean
+.PHONY: run test lint fmt typecheck bench install translations check-migrations test-sqlite test-postgres clean system-deps
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11 ($(PYTHON) not found)"; exit 1; }
@@ -62,7 +62,10 @@ test-postgres: install
 	elif [ -n "$$GOVFLOW_REQUIRE_POSTGRES" ]; then echo "PostgreSQL required but not reachable"; exit 1; \
 	else echo "PostgreSQL not reachable at $(PG_TEST_URL): PostgreSQL run skipped"; fi
 
-test: lint check-migrations test-sqlite test-postgres
+system-deps:
+	@bash tests/system-deps.sh
+
+test: system-deps lint check-migrations test-sqlite test-postgres
 
 bench: install
 	$(BIN)/python -m bench

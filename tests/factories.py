@@ -10,8 +10,11 @@ from sqlalchemy.orm import Session
 from app.models import Department, User
 from app.services.accounts import create_user as service_create_user
 from app.services.accounts import ensure_department
+from app.services.demo import DEPARTMENTS, ROOT_DEPARTMENT
 
 DEFAULT_PASSWORD = "password-123"
+# the demo organisation's names, so departments created by tests read like the real ones
+DEPARTMENT_NAMES = dict([*DEPARTMENTS, ROOT_DEPARTMENT])
 _counter = itertools.count(1)
 
 
@@ -35,7 +38,7 @@ def create_user(
     n = next(_counter)
     for _, dept in roles or []:
         if dept:
-            ensure_department(session, dept, f"部门 {dept}")
+            ensure_department(session, dept, DEPARTMENT_NAMES.get(dept, f"部门 {dept}"))
     user = service_create_user(
         session,
         username=username or f"user{n}",

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import Case, HumanTask, ProcessVersion, User
 from app.services.cases import complete_task, open_tasks, start_case
 from app.services.errors import TaskAlreadyHandled
+from tests.cleanup import delete_cases
 from tests.factories import create_user
 from tests.services.helpers import deploy_fixture
 
@@ -34,7 +35,7 @@ def committed_case(app: Flask, now: datetime) -> Iterator[tuple[int, int, int]]:
         db.session.remove()
     yield ids
     with app.app_context():
-        db.session.execute(delete(Case).where(Case.id == ids[0]))
+        delete_cases(db.session(), [ids[0]])
         db.session.execute(delete(ProcessVersion).where(ProcessVersion.id == version_id))
         db.session.execute(delete(User).where(User.id == ids[2]))
         db.session.commit()

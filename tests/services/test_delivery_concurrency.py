@@ -15,6 +15,7 @@ from app.models import Case, OutboxEvent, ProcessVersion, User
 from app.scheduler import jobs, run_job
 from app.services.cases import start_case
 from app.services.events import emit_case_event
+from tests.cleanup import delete_cases
 from tests.factories import create_user
 from tests.services.helpers import deploy_fixture
 from tests.services.receivers import http_receiver
@@ -44,8 +45,7 @@ def committed_events(app: Flask, now: datetime) -> Iterator[dict[str, list[str]]
         db.session.remove()
     yield keys
     with app.app_context():
-        db.session.execute(delete(OutboxEvent).where(OutboxEvent.case_id.in_(case_ids)))
-        db.session.execute(delete(Case).where(Case.id.in_(case_ids)))
+        delete_cases(db.session(), case_ids)
         db.session.execute(delete(ProcessVersion).where(ProcessVersion.id == ids[0]))
         db.session.execute(delete(User).where(User.id == ids[1]))
         db.session.commit()

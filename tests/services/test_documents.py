@@ -20,6 +20,7 @@ from app.models import Case, NumberSequence, ProcessVersion, User
 from app.services.cases import complete_task, open_tasks, start_case
 from app.services.documents import allocate_document_number
 from app.services.errors import InvalidInput
+from tests.cleanup import delete_cases
 from tests.factories import create_user
 from tests.processes.scenario import deploy
 
@@ -112,7 +113,7 @@ def prepared(app: Flask, now: datetime) -> Iterator[Prepared]:
             db.session.remove()
     yield ready
     with app.app_context():
-        db.session.execute(delete(Case).where(Case.id.in_(ready.case_ids)))
+        delete_cases(db.session(), ready.case_ids)
         if ready.version_id is not None:
             db.session.execute(delete(ProcessVersion).where(ProcessVersion.id == ready.version_id))
         db.session.execute(delete(User).where(User.id.in_(ready.user_ids)))

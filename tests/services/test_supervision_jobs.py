@@ -11,9 +11,10 @@ from flask import Flask
 from sqlalchemy import delete, func, select
 
 from app.extensions import db
-from app.models import Alert, Anomaly, Case, ProcessVersion
+from app.models import Alert, Anomaly, ProcessVersion
 from app.scheduler import run_job
 from app.services.runtime import invalidate_calendar, working_calendar
+from tests.cleanup import delete_cases
 from tests.services import supervision_data as data
 
 CASES = 30
@@ -36,7 +37,7 @@ def overdue_cases(app: Flask, now: datetime) -> Iterator[list[int]]:
         db.session.remove()
     yield ids
     with app.app_context():
-        db.session.execute(delete(Case).where(Case.id.in_(ids)))
+        delete_cases(db.session(), ids)
         db.session.execute(delete(ProcessVersion).where(ProcessVersion.id == version_id))
         db.session.commit()
         db.session.remove()
