@@ -45,7 +45,9 @@ from app.services.deadline_rules import (
     step_explanation,
     step_threshold,
 )
+from app.services.delivery.routing import route_alert
 from app.services.errors import NotFound, PermissionDenied
+from app.services.events import emit_alert_raised
 from app.services.runtime import load_calendar
 
 CLOSED = ("completed", "terminated")
@@ -114,6 +116,19 @@ def insert_alerts(session: Session, rows: Sequence[dict[str, Any]]) -> list[dict
             )
             inserted.update(connection.execute(query).scalars())
     return [row for row in rows if row["dedupe_key"] in inserted]
+
+
+def announce_alerts(session: Session, rows: Sequence[dict[str, Any]], now: datetime) -> list[Alert]:
+    """alert.raised event and routing (inbox, e-mail, SMS) for alert rows `insert_alerts` just inserted."""
+    keys = [row["dedupe_key"] for row in rows]
+    alerts: list[Alert] = []
+    for start in range(0, len(keys), 5000):  # bounded IN lists
+        query = select(Alert).where(Alert.dedupe_key.in_(keys[start : start + 5000]))
+        alerts.extend(session.scalars(query))
+    for alert in sorted(alerts, key=lambda a: a.id):
+        emit_alert_raised(session, alert, now)
+        route_alert(session, alert, now)
+    return alerts
 
 
 def _step_thresholds(session: Session, dates: DueDates) -> tuple[dict[tuple[Any, ...], Threshold], list[Any]]:
@@ -265,6 +280,7 @@ def scan_deadlines(session: Session, now: datetime, calendar: WorkingCalendar | 
     refresh_paused_clocks(session, calendar, now)
     rows = _step_rows(session, dates) + case_alert_rows(session, dates) + _order_rows(session, now)
     inserted = insert_alerts(session, rows)
+    announce_alerts(session, inserted, now)
     by_level: dict[str, int] = {}
     for row in inserted:
         by_level[row["level"]] = by_level.get(row["level"], 0) + 1

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.models import Anomaly, Case, Department, ServiceItem
-from app.services.alerts import insert_alerts
+from app.services.alerts import announce_alerts, insert_alerts
 from app.services.anomaly_outcomes import (
     closed_without_result,
     commitment_false,
@@ -31,6 +31,7 @@ from app.services.anomaly_rules import (
     timestamps_out_of_order,
 )
 from app.services.deadline_rules import alert_row
+from app.services.delivery.routing import route_anomaly
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def _red_cards(session: Session, anomalies: list[Anomaly], now: datetime) -> int
         )
         for a in serious
     ]
-    return len(insert_alerts(session, rows))
+    return len(announce_alerts(session, insert_alerts(session, rows), now))
 
 
 def run_anomaly_rules(session: Session, now: datetime) -> list[Anomaly]:
@@ -128,6 +129,8 @@ def run_anomaly_rules(session: Session, now: datetime) -> list[Anomaly]:
             for f in findings
         )
     anomalies = _insert_anomalies(session, rows, now)
+    for anomaly in anomalies:
+        route_anomaly(session, anomaly, now)
     _red_cards(session, anomalies, now)
     session.flush()
     return anomalies

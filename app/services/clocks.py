@@ -21,6 +21,7 @@ from app.calendar import Pause, WorkingCalendar
 from app.models import Case, CaseExtension, ClockPause, HumanTask, ServiceItem, User
 from app.services.audit import record_event
 from app.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from app.services.events import emit_clock_event
 from app.services.runtime import load_calendar
 
 SUPPLEMENT = "补正"
@@ -232,6 +233,7 @@ def start_pause(
     session.flush()
     detail = {"reason": reason, "step": step.get("name"), "note": pause.note, "pause": pause.id}
     record_event(session, case, actor, "clock.paused", detail, now)
+    emit_clock_event(session, pause, now, actor.id)
     return pause
 
 
@@ -248,6 +250,7 @@ def end_pause(session: Session, pause_id: int, actor: User, now: datetime) -> Cl
     session.flush()
     compute_case_clocks(session, case, now)
     record_event(session, case, actor, "clock.resumed", {"reason": pause.reason, "pause": pause.id}, now)
+    emit_clock_event(session, pause, now, actor.id)
     return pause
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.models import Case, Department, Membership, Role, SupervisionOrder, User
 from app.services.audit import record_event
 from app.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from app.services.events import emit_supervision_order
 from app.services.notifications import notify_many
 
 LEVELS = ("blue", "orange", "red")
@@ -98,6 +99,7 @@ def issue_order(
     session.add(order)
     session.flush()
     _audit(session, order, actor, "supervision.order_issued", now)
+    emit_supervision_order(session, order, "issued", now)
     _notify(session, _department_heads(session, department.id), order, f"督办：{department.name}", now)
     return order
 
@@ -120,6 +122,7 @@ def reply_order(session: Session, order_id: int, reply: str, actor: User, now: d
     )
     session.flush()
     _audit(session, order, actor, "supervision.order_replied", now)
+    emit_supervision_order(session, order, "replied", now)
     _notify(session, [order.issued_by_id], order, "督办单已答复", now)
     return order
 
@@ -133,6 +136,7 @@ def close_order(session: Session, order_id: int, actor: User, now: datetime) -> 
     order.status, order.closed_at = "closed", now
     session.flush()
     _audit(session, order, actor, "supervision.order_closed", now)
+    emit_supervision_order(session, order, "closed", now)
     return order
 
 
@@ -148,6 +152,7 @@ def escalate_order(session: Session, order_id: int, actor: User, now: datetime) 
     order.level = LEVELS[position + 1]
     session.flush()
     _audit(session, order, actor, "supervision.order_escalated", now)
+    emit_supervision_order(session, order, "escalated", now)
     title = f"督办升级为{LEVEL_NAMES[order.level]}：{order.department.name}"
     _notify(session, _department_heads(session, order.department_id), order, title, now)
     return order
