@@ -15,6 +15,7 @@ from app.services.errors import PermissionDenied
 from app.services.permissions import may_act, may_view_case
 from app.services.proxies import acting_for
 from app.services.runtime import spec_ref, version_form, workflow_engine
+from app.services.secrecy import is_classified
 
 HEAD_ROLES = frozenset({"dept_head", "leader"})
 # Start data and engine variables that no form names (titles for the case page's data summary).
@@ -24,6 +25,7 @@ DATA_TITLES = {
     "member_decisions": "成员部门审查结论",
     "dept": "部门",
     "next_step": "下一步",
+    "body_text": "正文",
 }
 VALUE_ALIASES = {"member_decisions": "review_decision"}
 
@@ -92,12 +94,17 @@ def _involved_departments(session: Session, tasks: Iterable[HumanTask], people: 
 
 
 def may_view(session: Session, user: User, case: Case) -> bool:
-    """Participants, candidates of open tasks, their department heads and leaders, oversight roles."""
+    """Participants, candidates of open tasks, their department heads and leaders, oversight roles.
+
+    A 秘密 / 机密 document is visible only to the people on its route (originator, anyone who held or
+    holds one of its tasks, opinion authors, copies) and administrators — not to oversight roles or heads.
+    """
     tasks = case_tasks(session, case)
     people = _participant_ids(session, case, tasks)
-    if may_view_case(user, case, people):
-        return True
-    if any(task.state == "open" and may_act(user, task) for task in tasks):
+    on_route = any(task.state == "open" and may_act(user, task) for task in tasks)
+    if is_classified(case):
+        return on_route or user.id in people or case.originator_id == user.id or user.has_role("admin")
+    if on_route or may_view_case(user, case, people):
         return True
     if case.originator_id is not None:
         people.add(case.originator_id)

@@ -136,3 +136,6 @@ def open_copy(copy_id: int) -> Any:
     number = case.number if case else ""
     db.session.commit()
     return redirect(url_for("cases.case_page", number=number))
+
+
+from app.web import task_signers as _task_signers  # noqa: E402,F401  (加签, 减签, 批量审批)

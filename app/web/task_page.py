@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import render_template
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HumanTask, User
@@ -13,6 +14,7 @@ from app.services.copies import is_participant
 from app.services.directory import department_staff, display_names, role_holders
 from app.services.operations import return_targets
 from app.services.permissions import OVERSIGHT_ROLES
+from app.services.projection import COUNTERSIGN_FOR
 from app.web.case_context import actor, history_context, step_names
 from app.web.clock import now
 from app.web.formrender import FieldView, attach_errors
@@ -65,8 +67,27 @@ def operation_choices(task: HumanTask, user: User) -> dict[str, Any]:
     )
     delegate_ids = department_staff(session, user.department_codes()) if staff_task else []
     names = display_names(session, {*transfer_ids, *delegate_ids} - {user.id})
+    countersign = bool(task.properties.get(COUNTERSIGN_FOR))
     return {
+        "signer_choices": []
+        if countersign or not staff_task
+        else sorted((i, names[i]) for i in delegate_ids if i in names),
+        "signer_rows": [] if countersign else removable_signers(task),
         "transfer_choices": sorted((i, names[i]) for i in transfer_ids if i in names),
         "delegate_choices": sorted((i, names[i]) for i in delegate_ids if i in names),
         "can_copy": bool(user.role_codes() & OVERSIGHT_ROLES) or is_participant(session, task.case, user),
     }
+
+
+def removable_signers(task: HumanTask) -> list[HumanTask]:
+    """Open 加签 rows of this task and the other open instances of its step (candidates for 减签)."""
+    query = select(HumanTask).where(
+        HumanTask.case_id == task.case_id, HumanTask.state == "open", HumanTask.id != task.id
+    )
+    rows = db.session.scalars(query.order_by(HumanTask.id))
+    return [
+        row
+        for row in rows
+        if row.properties.get(COUNTERSIGN_FOR) == task.task_uuid
+        or (row.bpmn_id == task.bpmn_id and not row.properties.get(COUNTERSIGN_FOR))
+    ]
