@@ -30,7 +30,7 @@ def test_validate_accepts_the_shipped_processes(runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["processes", "validate", *files])
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert len(lines) == len(files) == 6 and all(": ok (" in line for line in lines), result.output
+    assert len(lines) == len(files) == 7 and all(": ok (" in line for line in lines), result.output
 
 
 def test_validate_locates_errors_and_exits_1(runner: FlaskCliRunner, tmp_path: Path) -> None:

@@ -126,3 +126,17 @@ def anomaly_rules(now: datetime) -> str:
     found = run_anomaly_rules(session, now)
     session.commit()
     return f"anomalies={len(found)}"
+
+
+def evaluation_invitations(now: datetime) -> str:
+    """Invite a rating for cases closed three days ago and still unrated (idempotent; advisory lock)."""
+    from app.services.evaluations import INVITATIONS_LOCK, invite_unrated
+    from app.services.job_locks import SKIPPED, try_job_lock
+
+    session = db.session()
+    if not try_job_lock(session, INVITATIONS_LOCK):
+        session.rollback()
+        return SKIPPED
+    invited = invite_unrated(session, now)
+    session.commit()
+    return f"invited={invited}"

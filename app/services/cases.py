@@ -15,6 +15,7 @@ from app.services.audit import record_event
 from app.services.delegation import finish_delegation
 from app.services.documents import with_document_number
 from app.services.errors import InvalidInput, NotFound, WorkflowFailed
+from app.services.licences import on_task_completed
 from app.services.locking import (
     MAX_OPINION_LENGTH,
     already_handled,
@@ -146,6 +147,7 @@ def complete_task(
         detail = {"task": task.bpmn_id, "task_id": task.id, "decision": task.decision, "next": new_tasks}
         record_event(session, case, actor, "task.completed", detail, now)
     session.flush()
+    on_task_completed(session, case, task, now)  # licences, credit records, 差评 follow-up
     return Completion(case=case, task=task, new_task_uuids=tuple(new_tasks))
 
 

@@ -14,6 +14,8 @@ from app.services.catalogue_data import DEPARTMENT_NAMES, ITEMS
 from app.services.errors import NotFound
 
 MAX_QUERY_LENGTH = 100
+#: processes govflow starts by itself (not applied for through the catalogue)
+INTERNAL_PROCESS_IDS = frozenset({"evaluation_rectification"})
 
 
 def list_items(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, contains_eager
 from app.models import Case, User
 from app.services.audit import record_event
 from app.services.errors import Conflict, NotFound, WorkflowFailed
+from app.services.licences import on_timers_fired
 from app.services.projection import apply_result
 from app.services.runtime import spec_ref, workflow_engine
 from app.workflow import MessageNotExpected
@@ -53,6 +54,7 @@ def fire_case_timers(session: Session, case_id: int, now: datetime) -> bool:
     apply_result(session, case, result, now)
     record_event(session, case, None, "timer.fired", {"status": result.status}, now)
     session.flush()
+    on_timers_fired(session, case, now)  # 容缺 deadline missed → credit record
     return True
 
 
