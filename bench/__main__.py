@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import engine, supervision
+from bench import engine, http, supervision
 
 
 def main() -> int:
     """Run the benchmarks in order."""
     engine.main(sys.argv[1:])
     supervision.main([])
+    http.main([])
     return 0
 
 

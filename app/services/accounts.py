@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.models import ApiToken, Department, Membership, Role, User
@@ -20,6 +20,8 @@ _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
 MIN_PASSWORD_LENGTH = 8
 #: werkzeug hash method for new passwords; the test suite lowers the work factor to stay fast
 PASSWORD_METHOD = "scrypt"  # noqa: S105  (a method name, not a password)
+#: how stale an API token's last_used_at may get before a request records the new use
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 def ensure_roles(session: Session) -> dict[str, Role]:
@@ -120,11 +122,21 @@ def issue_api_token(session: Session, user: User, now: datetime, ttl_hours: int)
 
 
 def user_for_token(session: Session, token: str, now: datetime) -> User:
-    """Resolve a bearer token to its active user, or raise AuthenticationFailed."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    """Resolve a bearer token to its active user (one query), or raise AuthenticationFailed.
+
+    `last_used_at` is written only when it is TOKEN_TOUCH_INTERVAL old or more, so most API calls do not
+    need a write transaction of their own just to record it; the caller commits when the row changed.
+    """
+    query = (
+        select(ApiToken)
+        .options(joinedload(ApiToken.user).joinedload(User.memberships))
+        .where(ApiToken.token_hash == _hash_token(token))
+    )
+    row = session.scalars(query).unique().one_or_none()
     if row is None or row.expires_at <= now or not row.user.active:
         raise AuthenticationFailed("令牌无效或已过期 (invalid or expired token)")
-    row.last_used_at = now
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_INTERVAL:
+        row.last_used_at = now
     return row.user
 
 

@@ -10,10 +10,11 @@ from typing import Any, Generic, Literal, TypeVar
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.util import find_tables
 
 from app.models import Case, HumanTask, ProcessVersion, ProxyRule, ServiceItem, TaskCopy, User
 from app.services.errors import InvalidInput
-from app.services.proxies import ON_BEHALF, active_rules
+from app.services.proxies import ON_BEHALF, ActiveRule, active_rules
 from app.services.runtime import working_calendar
 
 View = Literal["todo", "claimable", "done", "cc"]
@@ -104,10 +105,12 @@ def _local_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=working_calendar().tz)
 
 
-def _todo_condition(session: Session, actor: User, now: datetime) -> ColumnElement[bool]:
+def _todo_condition(
+    session: Session, actor: User, now: datetime, rules: list[ActiveRule] | None = None
+) -> ColumnElement[bool]:
     """Assigned to me; to a principal I stand in for now; or moved from me to my substitute."""
     parts: list[ColumnElement[bool]] = [HumanTask.assignee_id == actor.id]
-    for rule in active_rules(session, now):
+    for rule in active_rules(session, now) if rules is None else rules:
         if rule.substitute_id != actor.id:
             continue
         if rule.process_id is None:
@@ -293,21 +296,66 @@ def list_tasks(
             if r.badge == wanted
         ]
         return Page(rows[(page - 1) * per_page : page * per_page], page, per_page, len(rows))
+    if view != "cc" and _only_tasks(query):
+        return _task_page(session, query, the_view, page, per_page, now)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     result = session.execute(query.limit(per_page).offset((page - 1) * per_page))
     return Page([make(*row, now) for row in result], page, per_page, total)
 
 
+def _only_tasks(query: Select[Any]) -> bool:
+    """Whether the query's conditions name no table but human_task (no process, item or text filter)."""
+    where = query.whereclause
+    return where is not None and {t.name for t in find_tables(where, check_columns=True)} == {
+        HumanTask.__tablename__
+    }
+
+
+def _task_page(
+    session: Session, query: Select[Any], view: View, page: int, per_page: int, now: datetime
+) -> Page[TaskRow]:
+    """Count and page on human_task alone, then join the page's rows to the case and the people.
+
+    Same rows as the joined query: every task has exactly one case and version (non-null foreign keys)
+    and the people are outer joins on primary keys. Without this, PostgreSQL plans the joins for every
+    matching task (tens of thousands for a big department) before it sorts and cuts the page.
+    """
+    tasks = select(HumanTask.id).where(query.whereclause)  # type: ignore[arg-type]
+    total = session.scalar(select(func.count()).select_from(tasks.subquery())) or 0
+    page_ids = _ordered(tasks, view).limit(per_page).offset((page - 1) * per_page).subquery()
+    result = session.execute(query.join(page_ids, page_ids.c.id == HumanTask.id))
+    make: Any = _task_row
+    return Page([make(*row, now) for row in result], page, per_page, total)
+
+
+def _count(condition: ColumnElement[bool], needs_process: bool) -> Any:
+    """count(*) of the tasks matching `condition`; the joins of `_task_query` cannot change the count
+    (case_id and process_version_id are non-null foreign keys, the people are outer joins), so they are
+    left out unless the condition names the process."""
+    query = select(func.count(HumanTask.id)).where(condition)
+    if needs_process:
+        query = query.join(Case, Case.id == HumanTask.case_id).join(
+            ProcessVersion, ProcessVersion.id == Case.process_version_id
+        )
+    return query.scalar_subquery()
+
+
 def count_tasks(session: Session, actor: User, now: datetime) -> dict[str, int]:
-    """Counts for the navigation: open to-dos, claimable, done, unread copies."""
-    counts: dict[str, int] = {}
-    views: tuple[View, ...] = ("todo", "claimable", "done")
-    for view in views:
-        query = _task_query(session, view, actor, now)
-        counts[view] = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    """Counts for the navigation: open to-dos, claimable, done, unread copies — in one statement."""
+    rules = active_rules(session, now)
+    by_process = any(r.substitute_id == actor.id and r.process_id for r in rules)
     unread = select(func.count(TaskCopy.id)).where(TaskCopy.user_id == actor.id, TaskCopy.read_at.is_(None))
-    counts["cc"] = session.scalar(unread) or 0
-    return counts
+    row = session.execute(
+        select(
+            _count(_todo_condition(session, actor, now, rules), by_process),
+            _count(_claimable_condition(actor), False),
+            _count(HumanTask.completed_by_id == actor.id, False),
+            unread.scalar_subquery(),
+        )
+    ).one()
+    return {
+        view: int(value or 0) for view, value in zip(("todo", "claimable", "done", "cc"), row, strict=True)
+    }
 
 
 def principal_names(session: Session, rows: Sequence[TaskRow]) -> dict[int, str]:

@@ -28,7 +28,8 @@ def _authenticate() -> None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         g.api_user = user_for_token(db.session(), header.removeprefix("Bearer ").strip(), now())
-        db.session.commit()  # record last_used_at
+        if db.session.dirty:
+            db.session.commit()  # record last_used_at (at most once a minute per token)
         return
     if current_user.is_authenticated:
         if request.method in UNSAFE_METHODS:

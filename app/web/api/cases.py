@@ -64,8 +64,9 @@ def case_start() -> Any:
     if title is not None and (not isinstance(title, str) or len(title) > MAX_TITLE):
         raise InvalidInput("标题无效", {"title": f"text up to {MAX_TITLE} characters"})
     case = start_case(db.session(), process_id.strip(), data, api_user(), now(), title=title or None)
-    db.session.commit()
-    return jsonify(case_json(case)), 201
+    body = case_json(case)
+    db.session.commit()  # after serializing (no reload of the expired case)
+    return jsonify(body), 201
 
 
 @bp.post("/cases/<number>/withdraw")

@@ -170,14 +170,13 @@ def task_complete(task_id: int) -> Any:
     if not isinstance(data, dict):
         raise InvalidInput("需要 data 对象 (form data)", {"data": "object expected"})
     completion = complete_task(db.session(), task_id, data, api_user(), now())
-    db.session.commit()
-    return jsonify(
-        {
-            "task": task_json(completion.task),
-            "case_status": completion.case.status,
-            "new_tasks": len(completion.new_task_uuids),
-        }
-    )
+    body = {
+        "task": task_json(completion.task),
+        "case_status": completion.case.status,
+        "new_tasks": len(completion.new_task_uuids),
+    }
+    db.session.commit()  # after serializing: committing expires the rows, reading them again costs a query
+    return jsonify(body)
 
 
 @bp.post("/tasks/<int:task_id>/return")
