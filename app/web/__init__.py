@@ -44,6 +44,7 @@ def init_web(app: Flask) -> None:
         security,
         supervision,
         tasks,
+        workspace_settings,
     )
 
     blueprints = (
@@ -60,6 +61,7 @@ def init_web(app: Flask) -> None:
         results.bp,
         supervision.bp,
         api.bp,
+        workspace_settings.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
