@@ -107,7 +107,13 @@ def decision_labels(case: Case) -> dict[str, str]:
     """Decision value -> label from the version's forms (decision fields first), plus 退回."""
     values = data_labels(case).values
     ordered = sorted(values, key=lambda name: "decision" not in name)
-    labels: dict[str, str] = {"return": _("退回")}
+    labels: dict[str, str] = {
+        "return": _("退回"),
+        "transfer": _("转办"),
+        "delegated": _("委派回复"),
+        "removed": _("减签"),
+        "withdrawn": _("撤回"),
+    }
     for name in ordered:
         for value, label in values[name].items():
             labels.setdefault(value, label)
