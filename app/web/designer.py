@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
@@ -32,8 +33,8 @@ MAX_BPMN_BYTES = 2 * 1024 * 1024
 class UploadForm(FlaskForm):
     """A BPMN file and, optionally, the JSON Schema forms it references (others come from forms/)."""
 
-    bpmn = FileField(_("BPMN 文件"), validators=[FileRequired(_("请选择 BPMN 文件"))])
-    forms = MultipleFileField(_("表单文件（可选）"))
+    bpmn = FileField(_l("BPMN 文件"), validators=[FileRequired(_l("请选择 BPMN 文件"))])
+    forms = MultipleFileField(_l("表单文件（可选）"))
 
 
 class MigrateForm(FlaskForm):
