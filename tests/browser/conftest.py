@@ -22,7 +22,8 @@ from config import TestingConfig
 from tests.pg_database import main as recreate_pg_database
 
 CHROMIUM = os.environ.get("GOVFLOW_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -62,13 +63,22 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade()
         from app.services.demo import seed_demo
+        from app.services.processes import deploy_process, read_process_source
 
         seed_demo(db.session(), datetime.now(UTC))
+        for path in sorted((ROOT / "processes").glob("*.bpmn")):  # as `flask processes deploy processes/`
+            deploy_process(db.session(), read_process_source([path], ROOT / "forms"), None, datetime.now(UTC))
         db.session.commit()
         db.session.remove()
     yield application
     with application.app_context():
         db.engine.dispose()  # close pooled connections now, not when the interpreter collects them
+
+
+@pytest.fixture(scope="session")
+def deployed(live_app: Flask) -> Flask:
+    """The live app (it has the demo organisation, the catalogue and every shipped process deployed)."""
+    return live_app
 
 
 @pytest.fixture(scope="session")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from lxml import etree
 from playwright.sync_api import Page, expect
 
-from app.extensions import db
 from app.services.demo import DEMO_PASSWORD
-from app.services.processes import deploy_process, read_process_source
 from tests.browser.conftest import screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,18 +42,6 @@ BOXES_JS = """ids => ids.map(id => {
 })"""
 
 
-@pytest.fixture(scope="module")
-def deployed(live_app: Flask) -> list[str]:
-    """Deploy the shipped processes into the live app (idempotent: same content, same version)."""
-    with live_app.app_context():
-        for path in PROCESS_FILES:
-            source = read_process_source([path], ROOT / "forms")
-            deploy_process(db.session(), source, None, datetime.now(UTC))
-        db.session.commit()
-        db.session.remove()
-    return [path.stem for path in PROCESS_FILES]
-
-
 def _flow_nodes(path: Path) -> list[str]:
     tree = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
     return [
@@ -77,7 +61,7 @@ def _overlaps(boxes: dict[str, list[float]]) -> list[tuple[str, str]]:
     return found
 
 
-def test_every_diagram_renders_without_overlaps(page: Page, live_url: str, deployed: list[str]) -> None:
+def test_every_diagram_renders_without_overlaps(page: Page, live_url: str, deployed: Flask) -> None:
     page.set_viewport_size({"width": 1600, "height": 1000})
     page.goto(f"{live_url}/login")
     page.get_by_label("用户名").fill("designer")

@@ -4,34 +4,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from app.extensions import db
 from app.services.demo import DEMO_PASSWORD
-from app.services.processes import deploy_process, read_process_source
 from tests.browser.conftest import screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 TITLE = "关于做好寒潮天气防范应对工作的紧急通知"
-
-
-@pytest.fixture(scope="module")
-def documents_deployed(live_app: Flask) -> Flask:
-    """The document and hotline diagrams deployed into the live app."""
-    with live_app.app_context():
-        for name in ("document_incoming", "document_outgoing", "hotline_work_order"):
-            source = read_process_source([ROOT / "processes" / f"{name}.bpmn"], ROOT / "forms")
-            deploy_process(db.session(), source, None, datetime.now(UTC))
-        db.session.commit()
-        db.session.remove()
-    return live_app
 
 
 @pytest.fixture
@@ -74,7 +59,7 @@ def _register(office: Page, base: str) -> str:
 
 
 def test_incoming_document_tracked_and_work_order_opened(
-    documents_deployed: Flask, live_url: str, browser: Browser, contexts: list[BrowserContext]
+    deployed: Flask, live_url: str, browser: Browser, contexts: list[BrowserContext]
 ) -> None:
     office = _tab(browser, contexts, live_url, "office")
     number = _register(office, live_url)

@@ -13,7 +13,7 @@ from app.models import User
 from app.services.accounts import create_user
 from app.services.demo import DEMO_PASSWORD
 from tests.browser.conftest import screenshot
-from tests.browser.test_workspace import _open_task, _start, _submit, deployed, users  # noqa: F401
+from tests.browser.test_workspace import _open_task, _start, _submit, users  # noqa: F401
 
 SECOND = "市场监管局审批员 吴敏"
 
@@ -35,7 +35,7 @@ def _flash(page: Page, text: str) -> None:
 
 
 def test_withdraw_transfer_delegate_countersign_and_copy(
-    deployed: Flask,  # noqa: F811
+    deployed: Flask,
     live_url: str,
     users: dict[str, Page],  # noqa: F811
 ) -> None:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 
-from app.extensions import db
 from app.services.demo import DEMO_PASSWORD
-from app.services.processes import deploy_process, read_process_source
 from tests.browser.conftest import screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,17 +22,6 @@ FIELDS = {
     "住所（经营场所）地址": "高新区科技大道 88 号",
     "法定代表人": "李娜",
 }
-
-
-@pytest.fixture(scope="module")
-def deployed(live_app: Flask) -> Flask:
-    """The shipped diagrams deployed into the live app (the catalogue is seeded by seed_demo)."""
-    with live_app.app_context():
-        for path in sorted((ROOT / "processes").glob("*.bpmn")):
-            deploy_process(db.session(), read_process_source([path], ROOT / "forms"), None, datetime.now(UTC))
-        db.session.commit()
-        db.session.remove()
-    return live_app
 
 
 def _log_in(page: Page, base: str) -> None:

@@ -15,22 +15,10 @@ from app.extensions import db
 from app.models import Case, HumanTask, User
 from app.services.cases import start_case
 from app.services.demo import DEMO_PASSWORD
-from app.services.processes import deploy_process, read_process_source
 from tests.browser.conftest import screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-
-
-@pytest.fixture(scope="session")
-def deployed(live_app: Flask) -> Flask:
-    """Every diagram in processes/ deployed into the live app (as `flask processes deploy` does)."""
-    with live_app.app_context():
-        for path in sorted((ROOT / "processes").glob("*.bpmn")):
-            deploy_process(db.session(), read_process_source([path], ROOT / "forms"), None, datetime.now(UTC))
-        db.session.commit()
-        db.session.remove()
-    return live_app
 
 
 def _start(app: Flask, title: str) -> str:
