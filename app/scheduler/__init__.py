@@ -63,6 +63,7 @@ def run_scheduler(app: Flask) -> None:
             "interval",
             seconds=job.seconds,
             id=job.name,
+            name=job.name,
             max_instances=1,
             coalesce=True,
             next_run_time=datetime.now(UTC),
