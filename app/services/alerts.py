@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from app.calendar import WorkingCalendar
 from app.models import Alert, Case, Department, HumanTask, ServiceItem, SupervisionOrder, User
+from app.services.alert_routing import announce_many
 from app.services.audit import record_event
 from app.services.case_alerts import case_alert_rows, refresh_paused_clocks
 from app.services.deadline_rules import (
@@ -45,9 +46,7 @@ from app.services.deadline_rules import (
     step_explanation,
     step_threshold,
 )
-from app.services.delivery.routing import route_alert
 from app.services.errors import NotFound, PermissionDenied
-from app.services.events import emit_alert_raised
 from app.services.runtime import load_calendar
 
 CLOSED = ("completed", "terminated")
@@ -118,17 +117,13 @@ def insert_alerts(session: Session, rows: Sequence[dict[str, Any]]) -> list[dict
     return [row for row in rows if row["dedupe_key"] in inserted]
 
 
-def announce_alerts(session: Session, rows: Sequence[dict[str, Any]], now: datetime) -> list[Alert]:
-    """alert.raised event and routing (inbox, e-mail, SMS) for alert rows `insert_alerts` just inserted."""
-    keys = [row["dedupe_key"] for row in rows]
-    alerts: list[Alert] = []
-    for start in range(0, len(keys), 5000):  # bounded IN lists
-        query = select(Alert).where(Alert.dedupe_key.in_(keys[start : start + 5000]))
-        alerts.extend(session.scalars(query))
-    for alert in sorted(alerts, key=lambda a: a.id):
-        emit_alert_raised(session, alert, now)
-        route_alert(session, alert, now)
-    return alerts
+def announce_alerts(session: Session, rows: Sequence[dict[str, Any]], now: datetime) -> list[int]:
+    """alert.raised events and routing (inbox, e-mail, SMS) for alert rows `insert_alerts` just inserted.
+
+    Set-based (app/services/alert_routing.py): the same rows `emit_alert_raised` + `route_alert` write
+    alert by alert, in a few queries and multi-row INSERTs; returns the ids of the announced alerts.
+    """
+    return announce_many(session, [row["dedupe_key"] for row in rows], now)
 
 
 def _step_thresholds(session: Session, dates: DueDates) -> tuple[dict[tuple[Any, ...], Threshold], list[Any]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import CursorResult, Insert, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -47,6 +47,14 @@ def insert_ignoring_duplicates(session: Session) -> Insert:
         statement = module.insert(OutboxEvent).on_conflict_do_nothing() if module else insert(OutboxEvent)
         _STATEMENTS[name] = statement
     return _STATEMENTS[name]
+
+
+class CaseRef(NamedTuple):
+    """What an event envelope needs of its case, for rows read without the ORM."""
+
+    id: int
+    number: str
+    kind: str
 
 
 def local_iso(moment: datetime) -> str:
@@ -104,7 +112,7 @@ def step_info(task: HumanTask | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build_event(
-    case: Case | None,
+    case: Case | CaseRef | None,
     kind: str,
     sequence: str,
     data: Mapping[str, Any],
@@ -178,12 +186,17 @@ def emit_case_event(
     return str(row["idempotency_key"])
 
 
+def alert_raised_data(alert_id: int, level: str, rule: str, explanation: str) -> dict[str, Any]:
+    """The `data` of an alert.raised event."""
+    return {"level": level, "rule": rule, "explanation": explanation, "alert_id": alert_id}
+
+
 def emit_alert_raised(session: Session, alert: Alert, now: datetime) -> str:
     """alert.raised for a new 预警/黄牌/红牌 (sequence: the alert id)."""
     session.flush()
     case = session.get(Case, alert.case_id)
     task = session.get(HumanTask, alert.human_task_id) if alert.human_task_id else None
-    data = {"level": alert.level, "rule": alert.rule, "explanation": alert.explanation, "alert_id": alert.id}
+    data = alert_raised_data(alert.id, alert.level, alert.rule, alert.explanation)
     step = step_info(task) if task is not None else None
     return emit_case_event(session, case, "alert.raised", data, now, sequence=str(alert.id), step=step)
 

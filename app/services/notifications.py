@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -29,8 +30,7 @@ def notify(
     notify_many(session, [user_id], kind, title, body, link, case_id, now)
 
 
-def notify_many(
-    session: Session,
+def notification_rows(
     user_ids: Iterable[int],
     kind: str,
     title: str,
@@ -38,9 +38,9 @@ def notify_many(
     link: str | None,
     case_id: int | None,
     now: datetime,
-) -> None:
-    """The same notification to several users (deduplicated), in one multi-row INSERT."""
-    rows = [
+) -> list[dict[str, Any]]:
+    """The rows of one notification to several users (deduplicated, cut to the column sizes)."""
+    return [
         {
             "user_id": user_id,
             "case_id": case_id,
@@ -53,5 +53,19 @@ def notify_many(
         }
         for user_id in dict.fromkeys(user_ids)
     ]
+
+
+def notify_many(
+    session: Session,
+    user_ids: Iterable[int],
+    kind: str,
+    title: str,
+    body: str,
+    link: str | None,
+    case_id: int | None,
+    now: datetime,
+) -> None:
+    """The same notification to several users (deduplicated), in one multi-row INSERT."""
+    rows = notification_rows(user_ids, kind, title, body, link, case_id, now)
     if rows:
         session.connection().execute(_INSERT, rows)

@@ -44,16 +44,11 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_CAP, delay)
 
 
-def _queue(
-    session: Session,
-    channel: str,
-    kind: str,
-    payload: dict[str, Any],
-    key: str,
-    now: datetime,
-    case_id: int | None,
-) -> bool:
-    row = {
+def outbox_row(
+    channel: str, kind: str, payload: dict[str, Any], key: str, now: datetime, case_id: int | None
+) -> dict[str, Any]:
+    """One pending outbox row (the key and kind cut to their column sizes)."""
+    return {
         "case_id": case_id,
         "channel": channel,
         "kind": kind[:60],
@@ -65,6 +60,36 @@ def _queue(
         "delivered_at": None,
         "last_error": None,
     }
+
+
+def email_row(
+    to_address: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    key: str,
+    case_id: int | None = None,
+    kind: str = "email",
+) -> dict[str, Any]:
+    """The outbox row of one e-mail (what `queue_email` writes)."""
+    payload = {"to": to_address, "subject": subject, "body": body}
+    return outbox_row("email", kind, payload, key, now, case_id)
+
+
+def sms_row(
+    phone: str,
+    template_code: str,
+    params: Mapping[str, Any],
+    now: datetime,
+    key: str,
+    case_id: int | None = None,
+) -> dict[str, Any]:
+    """The outbox row of one templated SMS (what `queue_sms` writes)."""
+    payload = {"phone": phone, "template": template_code, "params": dict(params)}
+    return outbox_row("sms", template_code, payload, key, now, case_id)
+
+
+def _queue(session: Session, row: dict[str, Any]) -> bool:
     statement = insert_ignoring_duplicates(session).returning(OutboxEvent.id)
     return session.connection().execute(statement, row).first() is not None  # None: the key existed
 
@@ -80,8 +105,7 @@ def queue_email(
     kind: str = "email",
 ) -> bool:
     """Queue one e-mail (UTF-8); False if `key` was already queued (the same message is sent once)."""
-    payload = {"to": to_address, "subject": subject, "body": body}
-    return _queue(session, "email", kind, payload, key, now, case_id)
+    return _queue(session, email_row(to_address, subject, body, now, key, case_id, kind))
 
 
 def queue_sms(
@@ -94,8 +118,7 @@ def queue_sms(
     case_id: int | None = None,
 ) -> bool:
     """Queue one templated SMS; False if `key` was already queued."""
-    payload = {"phone": phone, "template": template_code, "params": dict(params)}
-    return _queue(session, "sms", template_code, payload, key, now, case_id)
+    return _queue(session, sms_row(phone, template_code, params, now, key, case_id))
 
 
 def _head_of_line(channels: Sequence[str], now: datetime, limit: int) -> Any:

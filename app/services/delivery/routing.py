@@ -10,7 +10,7 @@ Rules (DESIGN §4, the supervision issue):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Alert, Anomaly, Case, HumanTask, User
 from app.services.delivery.outbox import queue_email, queue_sms
-from app.services.directory import current_handlers, role_holders
+from app.services.directory import role_holders
 from app.services.events import local_iso
 from app.services.notifications import notify_many
 
@@ -29,6 +29,7 @@ SMS_ALERT_TEMPLATE = "GOVFLOW_ALERT_RED"
 SMS_URGENT_TEMPLATE = "GOVFLOW_URGENT_DOCUMENT"
 SUPERVISION_ROLE = "supervisor"
 HEAD_ROLE = "dept_head"
+Holders = Callable[[str, str | None], list[int]]
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Routing:
     sms: list[int] = field(default_factory=list)
 
 
-def _contacts(session: Session, user_ids: Iterable[int]) -> list[tuple[int, str | None, str | None]]:
+def contacts(session: Session, user_ids: Iterable[int]) -> list[tuple[int, str | None, str | None]]:
     ids = sorted(set(user_ids))
     if not ids:
         return []
@@ -48,15 +49,59 @@ def _contacts(session: Session, user_ids: Iterable[int]) -> list[tuple[int, str 
     return [(row.id, row.email, row.phone) for row in session.execute(query.order_by(User.id))]
 
 
-def _alert_recipients(session: Session, alert: Alert, task: HumanTask | None) -> list[int]:
-    if alert.level == "red":
-        return role_holders(session, SUPERVISION_ROLE, None)
-    handlers = current_handlers(session, task) if task is not None else []
-    if alert.level == "yellow":
-        department = alert.department_code or (task.candidate_department if task else None)
-        heads = role_holders(session, HEAD_ROLE, department) if department else []
+def task_handlers(task: Mapping[str, Any], holders: Holders) -> list[int]:
+    """`current_handlers` over task columns: the assignee, else the holders of its role and department."""
+    if task.get("assignee_id") is not None:
+        return [int(task["assignee_id"])]
+    if task.get("candidate_role") is None:
+        return []
+    return holders(str(task["candidate_role"]), task.get("candidate_department"))
+
+
+def alert_recipients(
+    level: str, department_code: str | None, task: Mapping[str, Any] | None, holders: Holders
+) -> list[int]:
+    """Who is told about an alert (module docstring); `holders(role, department)` lists role holders."""
+    if level == "red":
+        return holders(SUPERVISION_ROLE, None)
+    handlers = task_handlers(task, holders) if task is not None else []
+    if level == "yellow":
+        department = department_code or (task.get("candidate_department") if task else None)
+        heads = holders(HEAD_ROLE, department) if department else []
         return list(dict.fromkeys([*handlers, *heads]))
     return handlers
+
+
+def _alert_recipients(session: Session, alert: Alert, task: HumanTask | None) -> list[int]:
+    columns = None
+    if task is not None:
+        columns = {
+            "assignee_id": task.assignee_id,
+            "candidate_role": task.candidate_role,
+            "candidate_department": task.candidate_department,
+        }
+    return alert_recipients(
+        alert.level, alert.department_code, columns, lambda role, dept: role_holders(session, role, dept)
+    )
+
+
+def alert_message(
+    alert: Mapping[str, Any], case: Mapping[str, Any], task: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The inbox/e-mail message and the SMS (red only) about an alert: alert level/explanation/raised_at,
+    case id/number/title, task id/name."""
+    level = LEVEL_NAMES.get(alert["level"], alert["level"])
+    step = f"「{task['name']}」" if task is not None else ""
+    message = {
+        "kind": f"alert.{alert['level']}",
+        "title": f"【{level}】办件 {case['number']}{step}",
+        "body": f"{case['title']}\n{alert['explanation']}\n发生时间：{local_iso(alert['raised_at'])}",
+        "link": f"/tasks/{task['id']}" if task is not None else f"/cases/{case['number']}",
+        "case_id": case["id"],
+    }
+    params = {"case": case["number"], "level": level, "step": task["name"] if task else ""}
+    sms = {"template": SMS_ALERT_TEMPLATE, "params": params} if alert["level"] == "red" else None
+    return message, sms
 
 
 def _tell(
@@ -73,7 +118,7 @@ def _tell(
     notify_many(
         session, recipients, message["kind"], message["title"], message["body"], message["link"], case_id, now
     )
-    for user_id, email, phone in _contacts(session, recipients):
+    for user_id, email, phone in contacts(session, recipients):
         if email and queue_email(
             session, email, message["title"], message["body"], now, f"{key}:email:{user_id}", case_id
         ):
@@ -90,17 +135,11 @@ def route_alert(session: Session, alert: Alert, now: datetime) -> Routing:
     session.flush()
     case = session.get_one(Case, alert.case_id)
     task = session.get(HumanTask, alert.human_task_id) if alert.human_task_id else None
-    level = LEVEL_NAMES.get(alert.level, alert.level)
-    step = f"「{task.name}」" if task is not None else ""
-    message = {
-        "kind": f"alert.{alert.level}",
-        "title": f"【{level}】办件 {case.number}{step}",
-        "body": f"{case.title}\n{alert.explanation}\n发生时间：{local_iso(alert.raised_at)}",
-        "link": f"/tasks/{task.id}" if task is not None else f"/cases/{case.number}",
-        "case_id": case.id,
-    }
-    params = {"case": case.number, "level": level, "step": task.name if task else ""}
-    sms = {"template": SMS_ALERT_TEMPLATE, "params": params} if alert.level == "red" else None
+    message, sms = alert_message(
+        {"level": alert.level, "explanation": alert.explanation, "raised_at": alert.raised_at},
+        {"id": case.id, "number": case.number, "title": case.title},
+        {"id": task.id, "name": task.name} if task is not None else None,
+    )
     return _tell(session, _alert_recipients(session, alert, task), message, f"alert:{alert.id}", now, sms)
 
 
@@ -132,7 +171,7 @@ def route_urgent_document(
         else:
             handlers = []
         params = {"case": case.number, "title": case.title[:40], "step": row.get("name") or ""}
-        for user_id, _email, phone in _contacts(session, handlers):
+        for user_id, _email, phone in contacts(session, handlers):
             key = f"urgent:{case.number}:{case.version}:{row['task_uuid']}:{user_id}"
             if phone and queue_sms(session, phone, SMS_URGENT_TEMPLATE, params, now, key, case.id):
                 routing.sms.append(user_id)
