@@ -3,9 +3,12 @@
 For SQLite and PostgreSQL: migrate and seed a fresh database in-process, start gunicorn as a subprocess
 on 127.0.0.1:<free port>, then drive it from this process with http.client. Every actor gets one API
 token (POST /api/v1/auth/tokens) that is reused for the whole run; the HTML session login
-(GET + POST /login with its CSRF token) is measured once per actor. Per case: start (POST /api/v1/cases),
-then for each of the 6 human tasks the right actor lists their claimable tasks
-(GET /api/v1/tasks?view=claimable) and completes the one of this case (POST /api/v1/tasks/{id}/complete).
+(GET + POST /login with its CSRF token) is measured once per actor. Per case (the issue's workload
+"login, start, list, complete × 6", login being the reused token): start (POST /api/v1/cases), one list
+as the clerk (GET /api/v1/tasks?view=claimable, which must show the intake task named by the start
+response), then the 6 completions (POST /api/v1/tasks/{id}/complete), each by the actor its task's
+candidates name, with the task ids taken from the previous responses (`open_tasks` of the start,
+`next_tasks` of each completion) — 8 requests per case.
 gunicorn's sync worker answers `Connection: close`, so every request opens a new loopback TCP connection
 (http.client reconnects transparently). The second part (to-do lists at volume) lives in bench/todo_volume.py.
 """
@@ -172,20 +175,30 @@ class Client:
             raise RuntimeError(f"HTML login for {username}: HTTP {status}")
 
 
+def _actor(task: dict[str, Any]) -> str:
+    """The bench actor who may complete `task` (by its candidate role and department)."""
+    role = task["candidate_role"]
+    return str(task["candidate_department"]) if role == "approver" else str(role)
+
+
 def _run_case(client: Client, tokens: dict[str, str]) -> None:
     case = client.api("start case", "POST", "/api/v1/cases", tokens["clerk"], _start_payload())
-    number = case["number"]
-    steps = [("intake", "clerk")] + [("review", dept) for dept in DEPARTMENTS] + [("decide", "leader")]
-    status = ""
-    for step, actor in steps:
-        listing = client.api("list claimable", "GET", "/api/v1/tasks?view=claimable", tokens[actor])
-        [row] = [r for r in listing["items"] if r["case_number"] == number]
-        path = f"/api/v1/tasks/{row['task_id']}/complete"
-        status = client.api("complete task", "POST", path, tokens[actor], {"data": STEP_DATA[step]})[
-            "case_status"
-        ]
-    if status != "completed":
-        raise RuntimeError(f"case {number} ended {status!r}, not completed")
+    number, pending = case["number"], list(case["open_tasks"])
+    listing = client.api("list claimable", "GET", "/api/v1/tasks?view=claimable", tokens["clerk"])
+    listed = {r["task_id"] for r in listing["items"] if r["case_number"] == number}
+    if listed != {t["id"] for t in pending}:
+        raise RuntimeError(f"case {number}: the clerk lists {listed}, the start named {pending}")
+    status, completed = "", 0
+    while pending:
+        task = pending.pop(0)
+        path = f"/api/v1/tasks/{task['id']}/complete"
+        done = client.api(
+            "complete task", "POST", path, tokens[_actor(task)], {"data": STEP_DATA[task["bpmn_id"]]}
+        )
+        status, completed = done["case_status"], completed + 1
+        pending += done["next_tasks"]
+    if status != "completed" or completed != 2 + len(DEPARTMENTS):
+        raise RuntimeError(f"case {number} ended {status!r} after {completed} completions")
 
 
 def _start_payload() -> dict[str, Any]:
@@ -224,7 +237,7 @@ def run_backend(backend: str, cases: int) -> dict[str, Any]:
 
 def _print(results: dict[str, dict[str, Any]], cases: int) -> None:
     print(f"\nHTTP benchmark — gunicorn, 1 sync worker × 1 thread, {cases} cases (+{WARMUP} warm-up)")
-    print("per case: start + 6 × (list claimable + complete); tokens issued once per actor and reused\n")
+    print("per case: start + 1 list claimable + 6 complete (ids from the responses); tokens reused\n")
     print("| backend | cases/s | requests/s |")
     print("|---|---|---|")
     for backend, figures in results.items():

@@ -178,11 +178,14 @@ def revoke_case_licences(session: Session, case: Case, reason: str, now: datetim
 
 def on_task_completed(session: Session, case: Case, task: HumanTask, now: datetime) -> None:
     """After an engine step: licences, revocation + credit, credit for terminated 容缺 cases, re-rating."""
-    revoking = task.bpmn_id == REVOKE_STEP
-    if task.properties.get(ISSUES_LICENCE) != "true" and not revoking and case.status not in CLOSED:
+    revoking, issuing = task.bpmn_id == REVOKE_STEP, task.properties.get(ISSUES_LICENCE) == "true"
+    if not issuing and not revoking and case.status not in CLOSED:
         return
-    data = case_data(case)
-    if task.properties.get(ISSUES_LICENCE) == "true":
+    # reading the workflow data deserializes the case state: only when a hook below reads it (an
+    # ordinary completed case only goes to the re-rating hook, which needs no data)
+    needs_data = issuing or revoking or (case.status == "terminated" and case.originator_id is not None)
+    data = case_data(case) if needs_data else {}
+    if issuing:
         issue_licence(session, case, data, now)
     if revoking and data.get("commitment_false"):
         reason = str(data.get("revocation_reason") or "承诺不实，依法撤销行政许可")

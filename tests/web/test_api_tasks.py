@@ -25,7 +25,7 @@ def _token(client: FlaskClient, username: str) -> dict[str, str]:
 
 @pytest.fixture
 def api(session: Session, client: FlaskClient, now: datetime) -> dict[str, Any]:
-    roles = {
+    roles: dict[str, list[tuple[str, str | None]]] = {
         "clerk": [("clerk", "approval")],
         "clerk2": [("clerk", "approval")],
         "market": [("approver", "market")],
@@ -260,3 +260,49 @@ def test_cases_start_list_detail_and_withdraw(
         )
         == 0
     )
+
+
+def test_start_and_complete_responses_name_the_next_open_tasks(
+    session: Session, client: FlaskClient, api: dict[str, Any]
+) -> None:
+    h = api["h"]
+    response = client.post(
+        "/api/v1/cases",
+        json={"process_id": "mini_parallel", "data": {"departments": ["market"]}},
+        headers=h["clerk"],
+    )
+    assert response.status_code == 201
+    started = response.get_json()
+    [intake] = started["open_tasks"]
+    assert intake == {
+        "id": _open(session, started["number"], "intake").id,
+        "bpmn_id": "intake",
+        "name": "窗口受理",
+        "candidate_role": "clerk",
+        "candidate_department": intake["candidate_department"],
+        "assignee_id": None,
+    }
+    done = client.post(
+        f"/api/v1/tasks/{intake['id']}/complete", json={"data": {"decision": "accept"}}, headers=h["clerk"]
+    ).get_json()
+    [review] = done["next_tasks"]
+    assert done["new_tasks"] == 1 and done["case_status"] == "open"
+    assert review["id"] == _open(session, started["number"], "review").id
+    assert (review["bpmn_id"], review["candidate_role"], review["candidate_department"]) == (
+        "review",
+        "approver",
+        "market",
+    )
+    done = client.post(
+        f"/api/v1/tasks/{review['id']}/complete",
+        json={"data": {"review_decision": "accept"}},
+        headers=h["market"],
+    ).get_json()
+    [decide] = done["next_tasks"]
+    assert decide["bpmn_id"] == "decide" and decide["candidate_role"] == "leader"
+    done = client.post(
+        f"/api/v1/tasks/{decide['id']}/complete",
+        json={"data": {"decision": "accept", "opinion": "同意"}},
+        headers=h["leader"],
+    ).get_json()
+    assert done["case_status"] == "completed" and done["next_tasks"] == [] and done["new_tasks"] == 0

@@ -14,7 +14,7 @@ from app.services.cases import start_case
 from app.services.errors import InvalidInput
 from app.web.api import bp
 from app.web.api.auth import api_user, json_body
-from app.web.api.tasks import _int_arg, opinion_json, task_json
+from app.web.api.tasks import _int_arg, open_tasks_json, opinion_json, task_json
 from app.web.clock import now
 
 MAX_TITLE = 300
@@ -54,7 +54,7 @@ def case_detail(number: str) -> Any:
 
 @bp.post("/cases")
 def case_start() -> Any:
-    """Start a process (`process_id`, optional `data`, `title`)."""
+    """Start a process (`process_id`, optional `data`, `title`); `open_tasks` are its first open tasks."""
     body = json_body()
     process_id, data, title = body.get("process_id"), body.get("data", {}), body.get("title")
     if not isinstance(process_id, str) or not process_id.strip():
@@ -65,6 +65,7 @@ def case_start() -> Any:
         raise InvalidInput("标题无效", {"title": f"text up to {MAX_TITLE} characters"})
     case = start_case(db.session(), process_id.strip(), data, api_user(), now(), title=title or None)
     body = case_json(case)
+    body["open_tasks"] = open_tasks_json(db.session(), case.id, list(case.open_task_uuids or []))
     db.session.commit()  # after serializing (no reload of the expired case)
     return jsonify(body), 201
 

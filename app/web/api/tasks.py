@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from flask import jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import HumanTask, Opinion
@@ -91,6 +94,27 @@ def task_json(task: HumanTask) -> dict[str, Any]:
     }
 
 
+def open_tasks_json(session: Session, case_id: int, task_uuids: Sequence[str]) -> list[dict[str, Any]]:
+    """The case's open tasks among `task_uuids` (what comes next), in one query, oldest first."""
+    if not task_uuids:
+        return []
+    columns = (
+        HumanTask.id,
+        HumanTask.bpmn_id,
+        HumanTask.name,
+        HumanTask.candidate_role,
+        HumanTask.candidate_department,
+        HumanTask.assignee_id,
+    )
+    rows = session.execute(
+        select(*columns)
+        .where(HumanTask.case_id == case_id, HumanTask.state == "open", HumanTask.task_uuid.in_(task_uuids))
+        .order_by(HumanTask.id)
+    )
+    keys = ("id", "bpmn_id", "name", "candidate_role", "candidate_department", "assignee_id")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
 def opinion_json(opinion: Opinion) -> dict[str, Any]:
     """An opinion as JSON (text is plain text; clients must escape it)."""
     principal = opinion.on_behalf_of.display_name if opinion.on_behalf_of else None
@@ -165,7 +189,11 @@ def task_unclaim(task_id: int) -> Any:
 
 @bp.post("/tasks/<int:task_id>/complete")
 def task_complete(task_id: int) -> Any:
-    """Complete a task with its form data (`{"data": {...}}`); a delegate's answer returns it to the owner."""
+    """Complete a task with its form data (`{"data": {...}}`); a delegate's answer returns it to the owner.
+
+    `next_tasks` lists the open tasks this completion created (id, bpmn_id, name, candidates), so the
+    caller can route them without listing its to-do views again.
+    """
     data = json_body().get("data")
     if not isinstance(data, dict):
         raise InvalidInput("需要 data 对象 (form data)", {"data": "object expected"})
@@ -174,6 +202,7 @@ def task_complete(task_id: int) -> Any:
         "task": task_json(completion.task),
         "case_status": completion.case.status,
         "new_tasks": len(completion.new_task_uuids),
+        "next_tasks": open_tasks_json(db.session(), completion.case.id, completion.new_task_uuids),
     }
     db.session.commit()  # after serializing: committing expires the rows, reading them again costs a query
     return jsonify(body)
