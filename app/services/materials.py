@@ -1,43 +1,22 @@
-"""Application materials: uploads checked by content, stored outside the web root, and reused e-licences.
-
-Files and rows commit together. An upload is streamed to `<dir>/<random>.part` (size and SHA-256 computed
-on the way, the type read from the magic bytes), renamed to its final random name and linked to a
-`Material` row in the caller's transaction. The final path is remembered in `session.info`; a listener
-deletes it when that transaction rolls back and forgets it on commit. A crash between the rename and
-the commit can leave an unreferenced file (never a row without its file); such orphans are harmless and
-can be swept by comparing the directory with `material.storage_name`.
-"""
+"""Application materials: uploads (through app.services.uploads) and reused e-licences."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import ApplicationDraft, Case, Licence, Material, ServiceItem, User
 from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.licences import applicant_licences
 from app.services.timers import deliver_message
-
-CHUNK = 64 * 1024
-PENDING_KEY = "govflow_pending_files"
-MAX_FILENAME = 200
-# (magic prefix, content type, label). OFD (an OFD package is a ZIP) is not accepted: no maintained
-# Python library validates it, and a bare ZIP signature would let any archive through.
-SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
-    (b"%PDF-", "application/pdf", "PDF"),
-    (b"\xff\xd8\xff", "image/jpeg", "JPEG"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", "PNG"),
-)
-ACCEPTED = "PDF、JPEG、PNG"
+from app.services.uploads import ACCEPTED, FileRejected, safe_filename, write_file
 
 
 @dataclass(frozen=True)
@@ -48,14 +27,6 @@ class UploadLimits:
     max_bytes: int
 
 
-def sniff_type(head: bytes) -> str | None:
-    """The content type the first bytes prove (PDF, JPEG, PNG), or None."""
-    for magic, content_type, _label in SIGNATURES:
-        if head.startswith(magic):
-            return content_type
-    return None
-
-
 def material_spec(item: ServiceItem, code: str) -> dict[str, Any]:
     """The item's material with this code, or InvalidInput."""
     for material in item.materials:
@@ -64,35 +35,14 @@ def material_spec(item: ServiceItem, code: str) -> dict[str, Any]:
     raise InvalidInput(f"事项没有材料 {code} (unknown material)", {"material_code": code})
 
 
-def _safe_filename(name: str) -> str:
-    base = os.path.basename((name or "").replace("\\", "/")).strip()
-    cleaned = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*')
-    return cleaned[:MAX_FILENAME] or "upload"
-
-
-def _stream_to(part: Path, stream: IO[bytes], max_bytes: int, label: str) -> tuple[str, int, str]:
-    """Copy the stream into `part`; (content type, size, sha256). Raises InvalidInput (file removed)."""
-    digest, size, content_type = hashlib.sha256(), 0, None
-    with part.open("xb") as out:
-        while chunk := stream.read(CHUNK):
-            if content_type is None:
-                content_type = sniff_type(chunk)
-                if content_type is None:
-                    raise InvalidInput(
-                        f"“{label}”的文件内容不是 {ACCEPTED}（按文件内容识别，不看扩展名）",
-                        {"file": "type", "accepted": ACCEPTED},
-                    )
-            size += len(chunk)
-            if size > max_bytes:
-                raise InvalidInput(
-                    f"“{label}”超过大小上限 {max_bytes // (1024 * 1024)} MB，未保存",
-                    {"file": "too_large", "max_bytes": max_bytes},
-                )
-            digest.update(chunk)
-            out.write(chunk)
-    if content_type is None:
-        raise InvalidInput(f"“{label}”是空文件", {"file": "empty"})
-    return content_type, size, digest.hexdigest()
+def _rejection(rejected: FileRejected, label: str) -> InvalidInput:
+    if rejected.reason == "type":
+        message = f"“{label}”的文件内容不是 {ACCEPTED}（按文件内容识别，不看扩展名）"
+        return InvalidInput(message, {"file": "type", "accepted": ACCEPTED})
+    if rejected.reason == "too_large":
+        message = f"“{label}”超过大小上限 {rejected.max_bytes // (1024 * 1024)} MB，未保存"
+        return InvalidInput(message, {"file": "too_large", "max_bytes": rejected.max_bytes})
+    return InvalidInput(f"“{label}”是空文件", {"file": "empty"})
 
 
 def store_upload(
@@ -111,26 +61,20 @@ def store_upload(
     """Check and store one uploaded file for a material of the item; the row is flushed, the file kept
     only if the caller's transaction commits."""
     spec = material_spec(item, material_code)
-    limits.directory.mkdir(parents=True, exist_ok=True)
-    storage_name = secrets.token_hex(20)
-    part = limits.directory / f"{storage_name}.part"
     try:
-        content_type, size, sha256 = _stream_to(part, stream, limits.max_bytes, str(spec["name"]))
-        final = limits.directory / storage_name
-        os.replace(part, final)
-    finally:
-        part.unlink(missing_ok=True)
-    session.info.setdefault(PENDING_KEY, []).append(str(final))
+        stored = write_file(session, limits.directory, stream, limits.max_bytes)
+    except FileRejected as rejected:
+        raise _rejection(rejected, str(spec["name"])) from rejected
     material = Material(
         owner_id=owner.id,
         case_id=case.id if case else None,
         draft_id=draft.id if draft else None,
         material_code=material_code,
-        filename=_safe_filename(filename),
-        content_type=content_type,
-        size=size,
-        sha256=sha256,
-        storage_name=storage_name,
+        filename=safe_filename(filename, "upload"),
+        content_type=stored.content_type,
+        size=stored.size,
+        sha256=stored.sha256,
+        storage_name=stored.storage_name,
         source="upload",
         trust_level="C",
         uploaded_at=now,
@@ -222,19 +166,6 @@ def materials_of(
     else:
         query = query.where(Material.draft_id == draft_id, Material.case_id.is_(None))
     return list(session.scalars(query))
-
-
-@event.listens_for(Session, "after_commit")
-def _keep_files(session: Session) -> None:
-    session.info.pop(PENDING_KEY, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_files(session: Session, previous: Any) -> None:
-    if previous.parent is not None:  # a savepoint: the outer transaction may still commit its files
-        return
-    for path in session.info.pop(PENDING_KEY, []):
-        Path(path).unlink(missing_ok=True)
 
 
 def add_case_material(

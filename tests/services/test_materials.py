@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from app.models import Case, Material
 from app.services.applications import apply
 from app.services.errors import InvalidInput, NotFound
-from app.services.materials import add_case_material, owned_material, sniff_type, store_upload
+from app.services.materials import add_case_material, owned_material, store_upload
+from app.services.uploads import sniff_type
 from tests.services.portal_data import FAKE_PDF, PDF, PNG, World, application, limits, portal_world
 
 
