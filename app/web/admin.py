@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -24,6 +24,7 @@ from app.services.calendar_overrides import (
 )
 from app.services.errors import InvalidInput
 from app.services.runtime import load_calendar, refresh_calendar
+from app.web.access import restrict_to
 from app.web.clock import now
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -37,12 +38,7 @@ def _refresh_calendar() -> None:
         refresh_calendar(db.session())
 
 
-@bp.before_request
-@login_required
-def _admins_only() -> Any:
-    if not current_user.has_role("admin"):
-        abort(403)
-    return None
+restrict_to(bp, "admin")
 
 
 class OverrideForm(FlaskForm):

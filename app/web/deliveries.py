@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
 
 from app.extensions import db
 from app.services.delivery import list_outbox, outbox_counts, retry_now
 from app.services.delivery.outbox import CHANNELS, STATES
+from app.web.access import restrict_to
 from app.web.clock import now
 from app.web.display import localtime
 
@@ -19,12 +19,7 @@ bp.add_app_template_filter(localtime, "localtime")
 PAGE_SIZE = 50
 
 
-@bp.before_request
-@login_required
-def _admins_only() -> Any:
-    if not current_user.has_role("admin"):
-        abort(403)
-    return None
+restrict_to(bp, "admin")
 
 
 def _filters() -> dict[str, Any]:

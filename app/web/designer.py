@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from werkzeug.datastructures import FileStorage
@@ -24,6 +24,7 @@ from app.services.processes import (
     list_processes,
     read_process_source,
 )
+from app.web.access import restrict_to
 from app.web.clock import now
 
 bp = Blueprint("designer", __name__, url_prefix="/designer")
@@ -41,11 +42,7 @@ class MigrateForm(FlaskForm):
     """Target version for the open cases."""
 
 
-@bp.before_request
-@login_required
-def _designers_only() -> None:
-    if not (current_user.has_role("designer") or current_user.has_role("admin")):
-        abort(403)
+restrict_to(bp, "designer", "admin")
 
 
 @bp.get("/processes")
