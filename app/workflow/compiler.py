@@ -69,8 +69,29 @@ def _pick_process(parser: SpiffBpmnParser, process_id: str | None, trees: Trees)
         return process_id
     top = [pid for pid in ids if pid not in _called(parser, ids)]
     if len(top) != 1:
-        raise _file_error(trees, f"需要指定流程 id (choose one executable process among {top or ids})")
+        raise ProcessInvalid([_several_processes(trees, top or ids)])
     return top[0]
+
+
+def _several_processes(trees: Trees, ids: list[str]) -> LintMessage:
+    """Located error for a definition with several startable executable processes (e.g. a collaboration)."""
+    for file, tree in trees.items():
+        found = [el for el in tree.getroot().iter() if isinstance(el.tag, str) and el.get("id") in ids[1:]]
+        if found:
+            el = found[0]
+            line = el.sourceline if isinstance(el.sourceline, int) else None
+            return LintMessage(
+                file,
+                line,
+                el.get("id"),
+                el.get("name"),
+                "error",
+                f"有多个可执行流程 ({', '.join(ids)})，govflow 的一个案件只运行其中一个 "
+                "(several executable processes; a case runs one)",
+                "把不由本流程发起的池设为不可执行，或分开发布并用调用活动/消息连接 "
+                "(mark the other pools non-executable, or deploy them separately)",
+            )
+    return _file_error(trees, f"需要指定流程 id (choose one executable process among {ids})").messages[0]
 
 
 def _file_error(trees: Trees, text: str) -> ProcessInvalid:

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from app.workflow.dialect_data import DATA_ELEMENTS, remove_data
-from app.workflow.dialect_routes import translate_routes
+from app.workflow.dialect_routes import translate_open_loops, translate_routes
 from app.workflow.dialect_tasks import (
     ENGINE_NS,
     ZEEBE_NS,
+    Integration,
     add_property,
     integration_of,
     is_convertible,
@@ -127,6 +128,7 @@ def translate(tree: etree._ElementTree, filename: str) -> DialectResult:
         _translate_tasks(ctx, proc)
         _translate_listeners(ctx, proc)
         translate_routes(proc, ctx.say)
+        translate_open_loops(proc, ctx.say)
     return ctx.result
 
 
@@ -295,6 +297,17 @@ def _code_task(ctx: _Ctx, task: Element) -> None:
             "接入接口后改回服务任务 (turn it back into a service task once the integration exists)",
         )
         return
+    if found is None and _unbound_rule(task):
+        to_manual_task(task, Integration("业务规则 business rule", ("businessRuleTask=##unspecified",)))
+        ctx.say(
+            task,
+            "warning",
+            "业务规则任务没有绑定决策表，已转为人工判断任务 "
+            "(business rule task with no implementation became a manual task: a person applies the rule)",
+            "需要自动判断时，绑定 DMN 决策 (spiffworkflow:calledDecisionId) 或改用带条件的网关 "
+            "(bind a DMN decision or use a gateway with conditions)",
+        )
+        return
     impl = [f"{a}={_engine_attr(task, a)}" for a in JAVA_ATTRS if _engine_attr(task, a) is not None]
     if found is not None and not impl:
         impl = list(found.parts)
@@ -313,6 +326,22 @@ def _code_task(ctx: _Ctx, task: Element) -> None:
             "没有实现的服务任务按空操作执行 (service task without implementation runs as a no-op)",
             "如需人工确认改为用户任务，如需计算改为脚本任务 (use a user or script task)",
         )
+
+
+def _unbound_rule(task: Element) -> bool:
+    """A businessRuleTask whose modeler bound nothing: no DMN reference, implementation unspecified.
+
+    The rule is described for people (its name and documentation), so a person applies it, as for an
+    integration step. An explicit other implementation (`implementation="other"`, a web service, a
+    decisionRef) stays an error: something govflow does not have was meant to run it.
+    """
+    if local(task) != "businessRuleTask":
+        return False
+    if task.find("bpmn:extensionElements/spiffworkflow:calledDecisionId", NS) is not None:
+        return False
+    if any(_engine_attr(task, a) is not None for a in JAVA_ATTRS):
+        return False
+    return task.get("implementation", "##unspecified").strip() == "##unspecified"
 
 
 def _to_noop(task: Element) -> None:

@@ -24,6 +24,13 @@ dry run stay exactly as for a single gateway: one `next_step` radio group.
 
 Every other unconditioned exclusive or inclusive exit stays a linter error (`app.workflow.lint.flows`),
 whose hint names this rule.
+
+Open-ended loop tasks get the same treatment: a user or manual task with `standardLoopCharacteristics`
+but neither a `loopCondition` nor a `loopMaximum` (SpiffWorkflow refuses it; in the modeler it means
+"repeat as often as needed") lets its handler decide, each time, whether to do it once more. The task
+gets two route choices, "完成，进入下一步" (first, so the dry run finishes the loop) and "再办理一次", and the
+loop the condition `next_step == '<task id>:repeat'`. With `testBefore="true"` the condition would be
+read before anyone chose, so that case stays a linter error.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from app.workflow.dialect_tasks import add_property
 from app.workflow.lint.model import NS, Element, bpmn, local, spiff_properties, text_of
 from app.workflow.messages import Severity
 
-__all__ = ["ROUTE_FIELD", "ROUTE_PROPERTY", "chooser_of", "translate_routes"]
+__all__ = ["ROUTE_FIELD", "ROUTE_PROPERTY", "chooser_of", "translate_open_loops", "translate_routes"]
 
 ROUTE_FIELD = "next_step"
 ROUTE_PROPERTY = "routeChoices"
@@ -169,3 +176,35 @@ def translate_routes(proc: Element, say: Say) -> None:
     for container in containers:
         for gateway in container.iterfind("bpmn:exclusiveGateway", NS):
             _translate_gateway(gateway, container, say)
+
+
+def _translate_loop(loop: Element, say: Say) -> None:
+    """Apply the open-loop rule (module docstring) to one standardLoopCharacteristics when it qualifies."""
+    task = loop.getparent()
+    if task is None or local(task) not in CHOOSERS or ROUTE_PROPERTY in spiff_properties(task):
+        return
+    if text_of(loop.find("bpmn:loopCondition", NS)) or loop.get("loopMaximum", "").strip():
+        return
+    if loop.get("testBefore", "false").strip() == "true":
+        return
+    task_id = task.get("id", "")
+    done, repeat = f"{task_id}:done", f"{task_id}:repeat"
+    choices = [{"value": done, "label": "完成，进入下一步"}, {"value": repeat, "label": "再办理一次"}]
+    cond = loop.find("bpmn:loopCondition", NS)
+    if cond is None:
+        cond = etree.SubElement(loop, bpmn("loopCondition"))
+    cond.text = f"{ROUTE_FIELD} == {repeat!r}"
+    add_property(task, ROUTE_PROPERTY, json.dumps(choices, ensure_ascii=False))
+    say(
+        task,
+        "note",
+        f"循环任务没有循环条件：由办理人每次选择是否再办理一次 (open-ended loop: the handler decides, "
+        f"{ROUTE_FIELD} == {repeat!r} repeats)",
+        "如应自动判断，请写循环条件或 loopMaximum (or write a loopCondition or loopMaximum)",
+    )
+
+
+def translate_open_loops(proc: Element, say: Say) -> None:
+    """Apply the open-loop rule to every standard loop task of a process and its subprocesses."""
+    for loop in proc.iter(bpmn("standardLoopCharacteristics")):
+        _translate_loop(loop, say)

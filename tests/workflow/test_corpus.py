@@ -31,9 +31,14 @@ RUNS = {
     "miwg_C.1.1_ref.bpmn",  # data store + data objects removed; XPath getDataObject conditions
     "miwg_C.5.0_ref.bpmn",  # data stores + data objects removed
     "miwg_C.9.1_ref.bpmn",  # external-task / Zeebe send tasks -> 人工确认
+    "miwg_C.9.2_ref.bpmn",  # calls C.9.1's requestDocument_en: deployed together (COMPANIONS)
     "spiffwf_action_management.bpmn",  # unconditioned gateways -> 办理人选择下一步
     "spiffwf_approvals.bpmn",
 }
+
+# Files written to be deployed together: the MIWG C.9.2 call activity calls the process of C.9.1. Alone,
+# C.9.2 is rejected with "deploy the called process with it"; with its companion it runs.
+COMPANIONS: dict[str, tuple[str, ...]] = {"miwg_C.9.2_ref.bpmn": ("miwg_C.9.1_ref.bpmn",)}
 
 # Process variables the diagrams' gateways and timers read (a designer's dry run supplies them the same way).
 DATA: dict[str, dict[str, object]] = {
@@ -59,6 +64,11 @@ def test_file_runs_or_is_rejected_with_located_errors(name: str) -> None:
     data = (CORPUS / name).read_bytes()
     prepared = prepare({name: data}, {})
     report = simulate({name: data}, {}, data=DATA.get(name), today=date(2026, 3, 2))
+    if name in COMPANIONS:
+        assert any("一起发布" in m.hint for m in prepared.errors), "alone it must say: deploy the callee too"
+        files = {name: data} | {other: (CORPUS / other).read_bytes() for other in COMPANIONS[name]}
+        prepared = prepare(files, {})
+        report = simulate(files, {}, data=DATA.get(name), today=date(2026, 3, 2))
     if name in RUNS:
         assert prepared.errors == ()
         assert report.ok and report.end_reached, report.reason and report.reason.format()
@@ -73,4 +83,4 @@ def test_file_runs_or_is_rejected_with_located_errors(name: str) -> None:
 
 
 def test_run_count() -> None:
-    assert len(RUNS) == 15 and set(FILES) >= RUNS
+    assert len(RUNS) == 16 and set(FILES) >= RUNS

@@ -172,3 +172,36 @@ def test_no_op_translation_is_idempotent() -> None:
     again = translate(tree, "x.bpmn")
     assert list(again) == []
     assert len(tree.getroot().findall(".//bpmn:script", NS)) == 1
+
+
+RULES = (
+    HEAD
+    + """  <process id="p" isExecutable="true">
+    <startEvent id="s" />
+    <sequenceFlow id="f1" sourceRef="s" targetRef="rule" />
+    <businessRuleTask id="rule" name="选择发布平台" implementation="##unspecified">
+      <documentation>按招聘岗位选择第三方平台</documentation>
+    </businessRuleTask>
+    <sequenceFlow id="f2" sourceRef="rule" targetRef="e" />
+    <endEvent id="e" />
+  </process>
+</definitions>
+"""
+)
+
+
+def test_unbound_business_rule_task_becomes_a_manual_task() -> None:
+    root, result = _translate(RULES)
+    task = root.find(".//bpmn:manualTask[@id='rule']", NS)
+    assert task is not None and spiff_properties(task)["importedFrom"] == "businessRuleTask=##unspecified"
+    warning = next(m for m in result.notes if m.element_id == "rule")
+    assert warning.severity == "warning" and "人工判断" in warning.text
+    report = simulate({"x.bpmn": RULES.encode()}, {}, today=date(2026, 3, 2))
+    assert report.ok and [s.bpmn_id for s in report.steps] == ["rule"]
+
+
+@pytest.mark.parametrize("attrs", ['implementation="other"', 'implementation="##WebService"'])
+def test_business_rule_task_bound_to_something_else_stays_an_error(attrs: str) -> None:
+    text = RULES.replace('implementation="##unspecified"', attrs)
+    errors = [m for m in prepare({"x.bpmn": text.encode()}, {}).errors if m.element_id == "rule"]
+    assert errors and "DMN" in errors[0].text

@@ -252,7 +252,9 @@ def test_unsupported_elements() -> None:
     body = DEADLOCK.replace("parallelGateway", "complexGateway")
     found = errors(lint(_process(body)))
     assert any("complexGateway is not supported" in m.text for m in found)
-    body = DEADLOCK.replace('<bpmn:task id="t2" />', '<bpmn:businessRuleTask id="t2" />')
+    body = DEADLOCK.replace(
+        '<bpmn:task id="t2" />', '<bpmn:businessRuleTask id="t2" implementation="other" />'
+    )
     assert any(m.element_id == "t2" for m in errors(lint(_process(body))))
 
 
@@ -273,14 +275,41 @@ def test_prepare_keeps_line_numbers() -> None:
 
 
 def test_loop_task_without_condition_or_maximum_is_located() -> None:
+    # testBefore="true": the condition is read before anyone chose, so no handler choice (dialect_routes)
     text = (
         '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">\n'
         '<process id="p" isExecutable="true"><startEvent id="s" />\n'
         '<sequenceFlow id="f1" sourceRef="s" targetRef="t" /><manualTask id="t" name="补正">\n'
-        '<standardLoopCharacteristics testBefore="false" /></manualTask>\n'
+        '<standardLoopCharacteristics testBefore="true" /></manualTask>\n'
         '<sequenceFlow id="f2" sourceRef="t" targetRef="e" /><endEvent id="e" /></process></definitions>\n'
     )
     (msg,) = prepare({"x.bpmn": text.encode()}, {}).errors
     assert (msg.element_id, msg.line) == ("t", 4) and "loopCondition" in msg.text
-    bounded = text.replace('testBefore="false"', 'loopMaximum="2"')
+    bounded = text.replace('testBefore="true"', 'loopMaximum="2"')
     assert prepare({"x.bpmn": bounded.encode()}, {}).errors == ()
+
+
+def test_several_startable_processes_are_located() -> None:
+    text = (
+        '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">\n'
+        '<process id="a" isExecutable="true"><startEvent id="s1" /></process>\n'
+        '<process id="b" name="IT" isExecutable="true"><startEvent id="s2" /></process>\n'
+        '<process id="c" isExecutable="false"><startEvent id="s3" /></process>\n'
+        "</definitions>\n"
+    )
+    found = [m for m in prepare({"x.bpmn": text.encode()}, {}).errors if "several executable" in m.text]
+    assert [(m.element_id, m.line) for m in found] == [("b", 3)] and "a, b" in found[0].text
+    one = text.replace('id="b" name="IT" isExecutable="true"', 'id="b" name="IT" isExecutable="false"')
+    assert not [m for m in prepare({"x.bpmn": one.encode()}, {}).errors if "several executable" in m.text]
+
+
+def test_multi_instance_without_cardinality_or_collection_is_located() -> None:
+    text = (
+        '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">\n'
+        '<process id="p" isExecutable="true"><startEvent id="s" />\n'
+        '<sequenceFlow id="f1" sourceRef="s" targetRef="t" /><userTask id="t" name="会签">\n'
+        "<multiInstanceLoopCharacteristics /></userTask>\n"
+        '<sequenceFlow id="f2" sourceRef="t" targetRef="e" /><endEvent id="e" /></process></definitions>\n'
+    )
+    found = [m for m in prepare({"x.bpmn": text.encode()}, {}).errors if m.element_id == "t"]
+    assert found and found[0].line == 4 and "loopCardinality" in found[0].text

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from app.workflow.lint.data import check_called_processes, check_data
+from app.workflow.lint.data import check_called_processes, check_data, check_startable_processes
 from app.workflow.lint.expressions import check_expressions, check_timers
 from app.workflow.lint.flows import check_flows
 from app.workflow.lint.model import Doc, line_of
@@ -109,6 +109,7 @@ def prepare(
     if not files:
         messages.append(LintMessage("-", None, None, None, "error", "没有 BPMN 文件 (no BPMN file given)"))
     messages.extend(check_called_processes(trees))
+    messages.extend(check_startable_processes(trees))
     messages.sort(key=lambda m: (m.file, SEVERITY_ORDER[m.severity], m.line or 0))
     return Prepared(out, tuple(messages), trees)
 

@@ -124,3 +124,34 @@ def check_called_processes(trees: Mapping[str, etree._ElementTree]) -> list[Lint
                 label = " ".join((call.get("name") or "").split()) or None
                 messages.append(LintMessage(name, line_of(call), call.get("id"), label, "error", text, hint))
     return messages
+
+
+def check_startable_processes(trees: Mapping[str, etree._ElementTree]) -> list[LintMessage]:
+    """Exactly one executable process that no call activity calls: the one a case runs.
+
+    A collaboration whose pools are all executable (each pool started by a signal or a message from
+    another) has several; govflow runs one process per case, so the designer must say which.
+    """
+    called = {
+        (call.get("calledElement") or "").strip()
+        for tree in trees.values()
+        for call in tree.getroot().iter(bpmn("callActivity"))
+    }
+    startable = [
+        (name, proc)
+        for name, tree in trees.items()
+        for proc in Doc(name, tree.getroot()).executable()
+        if proc.get("id", "") not in called
+    ]
+    if len(startable) < 2:
+        return []
+    ids = ", ".join(proc.get("id", "") for _, proc in startable)
+    text = f"有多个可执行流程 ({ids})，一个案件只运行其中一个 (several executable processes; a case runs one)"
+    hint = (
+        "把不由本流程发起的池设为不可执行，或分开发布并用调用活动连接 "
+        "(mark the other pools non-executable, or deploy them separately)"
+    )
+    return [
+        LintMessage(name, line_of(proc), proc.get("id"), proc.get("name"), "error", text, hint)
+        for name, proc in startable[1:]
+    ]

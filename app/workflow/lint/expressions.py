@@ -80,6 +80,15 @@ def _check_loop_inputs(doc: Doc) -> None:
     """A multi-instance loopDataInputRef names a process variable."""
     for loop in doc.in_executable("multiInstanceLoopCharacteristics"):
         ref = text_of(loop.find("bpmn:loopDataInputRef", NS))
+        if not ref and not text_of(loop.find("bpmn:loopCardinality", NS)):
+            doc.add(
+                _owner(loop),
+                "error",
+                "多实例任务没有实例数或集合 (multi-instance without loopCardinality or loopDataInputRef)",
+                "填写实例数，或保存列表的流程变量名 (give a cardinality or the list variable)",
+                loop,
+            )
+            continue
         if ref and not ref.isidentifier() and _owner(loop).get("id") not in doc.refused:
             doc.add(
                 _owner(loop),
