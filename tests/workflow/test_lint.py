@@ -313,3 +313,18 @@ def test_multi_instance_without_cardinality_or_collection_is_located() -> None:
     )
     found = [m for m in prepare({"x.bpmn": text.encode()}, {}).errors if m.element_id == "t"]
     assert found and found[0].line == 4 and "loopCardinality" in found[0].text
+
+
+def test_event_subprocess_warns_that_the_case_stays_open() -> None:
+    text = (
+        '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">\n'
+        '<process id="p" isExecutable="true"><startEvent id="s" />\n'
+        '<sequenceFlow id="f1" sourceRef="s" targetRef="e" /><endEvent id="e" />\n'
+        '<subProcess id="late" triggeredByEvent="true"><startEvent id="t" isInterrupting="false">\n'
+        '<timerEventDefinition><timeDuration>"P5D"</timeDuration></timerEventDefinition></startEvent>\n'
+        '<sequenceFlow id="f2" sourceRef="t" targetRef="e2" /><endEvent id="e2" /></subProcess>\n'
+        "</process></definitions>\n"
+    )
+    messages = prepare({"x.bpmn": text.encode()}, {}).messages
+    found = [m for m in messages if m.element_id == "late" and "BPMNDI" not in m.text]
+    assert [(m.severity, m.line) for m in found] == [("warning", 4)] and "event subprocess" in found[0].text

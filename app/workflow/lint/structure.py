@@ -134,6 +134,14 @@ def check_supported(doc: Doc) -> None:
     """Elements SpiffWorkflow 3.2 cannot execute are errors; unknown process content is a warning."""
     for el in doc.flow_nodes():
         kind = local(el)
+        if kind == "subProcess" and el.get("triggeredByEvent", "").strip() == "true":
+            doc.add(
+                el,
+                "warning",
+                "事件子流程：主流程到达结束事件后，案件仍保持办理中，直到该事件子流程被触发并办完 "
+                "(SpiffWorkflow 3.2 keeps the case open while an event subprocess can still start)",
+                "主流程结束即应办结时，改用附着在任务上的边界事件 (use a boundary event on the task instead)",
+            )
         if kind == "complexGateway":
             doc.add(
                 el,
