@@ -16,7 +16,8 @@ from app.services.document_intake import INCOMING, OUTGOING, URGENCIES
 from app.services.errors import NotFound, PermissionDenied
 from app.services.secrecy import is_classified
 
-MAX_ROWS = 200
+PAGE_SIZE = 50
+SCAN_BATCH = 500  # candidates read per query while filling a page (密级 and urgency filter in Python)
 MAX_NAMED_CANDIDATES = 3
 DIRECTIONS = {"incoming": INCOMING, "outgoing": OUTGOING}
 
@@ -45,6 +46,15 @@ class DocumentRow:
 
 
 @dataclass(frozen=True)
+class DocumentPage:
+    """One page of the documents list; `has_next` when more visible documents follow."""
+
+    rows: list[DocumentRow]
+    page: int
+    has_next: bool
+
+
+@dataclass(frozen=True)
 class DocumentFilters:
     """List filters: incoming/outgoing and urgency."""
 
@@ -52,18 +62,44 @@ class DocumentFilters:
     urgency: str | None = None
 
 
-def _query(filters: DocumentFilters) -> object:
+def _query(filters: DocumentFilters, before_id: int | None) -> object:
     query = (
         select(Case)
         .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
         .where(Case.kind == "document", Case.status == "open")
         .options(selectinload(Case.process_version))
         .order_by(Case.id.desc())
-        .limit(MAX_ROWS * 5)
+        .limit(SCAN_BATCH)
     )
+    if before_id is not None:
+        query = query.where(Case.id < before_id)
     if filters.direction in DIRECTIONS:
         query = query.where(ProcessVersion.process_id == DIRECTIONS[filters.direction])
     return query
+
+
+def _visible(session: Session, actor: User, filters: DocumentFilters, skip: int, take: int) -> list[Case]:
+    """Up to `take` documents the actor may see after skipping `skip` of them, newest first."""
+    wanted = filters.urgency if filters.urgency in URGENCIES else None
+    found: list[Case] = []
+    before_id: int | None = None
+    while len(found) < take:
+        batch = list(session.scalars(_query(filters, before_id)))  # type: ignore[call-overload]
+        for case in batch:
+            if wanted is not None and (case.data or {}).get("urgency") != wanted:
+                continue
+            if not may_view(session, actor, case):
+                continue
+            if skip:
+                skip -= 1
+                continue
+            found.append(case)
+            if len(found) == take:
+                break
+        if len(batch) < SCAN_BATCH:
+            break
+        before_id = batch[-1].id
+    return found
 
 
 def _holders(session: Session, tasks: list[HumanTask]) -> list[Holder]:
@@ -98,15 +134,11 @@ def _holders(session: Session, tasks: list[HumanTask]) -> list[Holder]:
     return holders
 
 
-def list_documents(session: Session, actor: User, filters: DocumentFilters) -> list[DocumentRow]:
-    """Open documents the actor may see (密级 enforced by case_views.may_view), newest first."""
-    wanted = filters.urgency if filters.urgency in URGENCIES else None
-    cases = [
-        case
-        for case in session.scalars(_query(filters))  # type: ignore[call-overload]
-        if wanted is None or (case.data or {}).get("urgency") == wanted
-    ]
-    visible = [case for case in cases if may_view(session, actor, case)][:MAX_ROWS]
+def list_documents(session: Session, actor: User, filters: DocumentFilters, page: int = 1) -> DocumentPage:
+    """Open documents the actor may see (密级 enforced by case_views.may_view), newest first, paged."""
+    page = max(page, 1)
+    cases = _visible(session, actor, filters, (page - 1) * PAGE_SIZE, PAGE_SIZE + 1)
+    visible = cases[:PAGE_SIZE]
     open_by_case: dict[int, list[HumanTask]] = defaultdict(list)
     if visible:
         query = (
@@ -116,7 +148,7 @@ def list_documents(session: Session, actor: User, filters: DocumentFilters) -> l
         )
         for task in session.scalars(query):
             open_by_case[task.case_id].append(task)
-    return [
+    rows = [
         DocumentRow(
             case,
             "incoming" if case.process_version.process_id == INCOMING else "outgoing",
@@ -125,6 +157,7 @@ def list_documents(session: Session, actor: User, filters: DocumentFilters) -> l
         )
         for case in visible
     ]
+    return DocumentPage(rows, page, len(cases) > PAGE_SIZE)
 
 
 def case_files(session: Session, case: Case) -> list[Material]:

@@ -131,9 +131,13 @@ def document_list() -> Any:
     """公文 in progress that I may see: where each one is and who holds it since when."""
     _require(DOCUMENT_ROLES | {"supervisor"})
     filters = DocumentFilters(request.args.get("direction") or None, request.args.get("urgency") or None)
-    rows = list_documents(db.session(), actor(), filters)
+    page = list_documents(db.session(), actor(), filters, request.args.get("page", 1, type=int) or 1)
     return render_template(
-        "documents/list.html", rows=rows, filters=filters, departments=department_names(db.session())
+        "documents/list.html",
+        rows=page.rows,
+        page=page,
+        filters=filters,
+        departments=department_names(db.session()),
     )
 
 

@@ -290,3 +290,32 @@ def test_work_order_form_is_for_operators_only(
     auth.logout()
     auth.login("wenshu")
     assert client.get("/work-orders").status_code == 403
+
+
+def test_document_list_pages_through_every_visible_document(
+    session: Session,
+    people: dict[str, User],
+    auth: AuthActions,
+    client: FlaskClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.services import document_tracking
+
+    monkeypatch.setattr(document_tracking, "PAGE_SIZE", 2)
+    monkeypatch.setattr(document_tracking, "SCAN_BATCH", 3)  # pages span several candidate batches
+    auth.login("wenshu")
+    numbers = []
+    for i in range(6):
+        secret = {"secrecy_level": "secret", "secrecy_period": "2036-11-23"} if i == 2 else {}
+        assert _incoming(client, title=f"通知{i}", **secret).status_code == 302  # type: ignore[attr-defined]
+        numbers.append((_document(session).number, bool(secret)))
+    auth.logout()
+    auth.login("jiancha")  # oversight: sees the unclassified ones only
+    expected = [number for number, secret in reversed(numbers) if not secret]
+    seen: list[str] = []
+    for page in (1, 2, 3):
+        html = client.get(f"/documents?page={page}").get_data(as_text=True)
+        seen += sorted((n for n, _ in numbers if n in html), key=html.index)
+        assert ("下一页" in html) == (page < 3), page
+    assert seen == expected
+    assert numbers[2][0] not in seen
