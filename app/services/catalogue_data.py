@@ -67,6 +67,7 @@ ITEMS: list[dict[str, Any]] = [
         "mode": "parallel",
         "lead_department": "market",
         "member_departments": ["tax", "police"],
+        "settings": {"licence_type": "营业执照"},  # reused as material 营业执照 (不再重复提交)
         "faq": [
             _faq(
                 "企业开办需要多长时间？",

@@ -8,6 +8,7 @@ department's statistics); `rejected` = the rating stands.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from app.services.errors import Conflict, InvalidInput, NotFound, PermissionDeni
 from app.services.notifications import notify, notify_many
 
 RECTIFICATION_PROCESS = "evaluation_rectification"
+REVISIT_STEP = "revisit_applicant"
 INDICATORS: tuple[tuple[str, str], ...] = (
     ("overall", "整体满意度"),
     ("efficiency", "办事效率"),
@@ -175,6 +177,35 @@ def on_rectification_closed(session: Session, case: Case, now: datetime) -> None
     title = f"整改已完成，欢迎重新评价：{rated.number}"
     link = f"/cases/{rated.number}/evaluation"
     notify(session, evaluation.user_id, RERATE_KIND, title, "", link, rated.id, now)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Where a 差评's rectification stands, for the applicant: 整改中 → 待回访 → 已回访."""
+
+    stage: str  # rectifying | revisiting | revisited
+    due_at: datetime | None  # the open step's time limit
+    revisited_at: datetime | None
+
+
+FOLLOW_UP_STAGES: tuple[tuple[str, str], ...] = (
+    ("rectifying", "整改中"),
+    ("revisiting", "待回访"),
+    ("revisited", "已回访"),
+)
+
+
+def follow_up(session: Session, rectification: Case) -> FollowUp:
+    """The rectification case's stage from its steps (the revisit step open → 待回访; ended → 已回访)."""
+    tasks = list(
+        session.scalars(select(HumanTask).where(HumanTask.case_id == rectification.id).order_by(HumanTask.id))
+    )
+    visits = [t for t in tasks if t.bpmn_id == REVISIT_STEP and t.state == "completed"]
+    if rectification.status != "open":
+        return FollowUp("revisited", None, visits[-1].completed_at if visits else rectification.closed_at)
+    current = next((t for t in reversed(tasks) if t.state == "open"), None)
+    stage = "revisiting" if current is not None and current.bpmn_id == REVISIT_STEP else "rectifying"
+    return FollowUp(stage, current.due_at if current else None, None)
 
 
 def invite_unrated(session: Session, now: datetime) -> int:

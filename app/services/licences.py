@@ -55,6 +55,11 @@ def holder_licences(session: Session, holder: User) -> list[Licence]:
     return list(session.scalars(query.order_by(Licence.issued_at.desc(), Licence.id.desc())))
 
 
+def case_licences(session: Session, case: Case) -> list[Licence]:
+    """The licences a case issued (any status), oldest first."""
+    return list(session.scalars(select(Licence).where(Licence.case_id == case.id).order_by(Licence.id)))
+
+
 def licence_for_holder(session: Session, licence_id: int, actor: User) -> Licence:
     """A licence of the actor; NotFound for every other licence (its existence is not disclosed)."""
     licence = session.get(Licence, licence_id)

@@ -13,7 +13,11 @@ from app.models import Case
 from app.services.case_access import withdraw_application
 from app.services.cases import get_case
 from app.services.errors import Conflict, InvalidInput, NotFound
+from app.services.evaluations import RATEABLE, evaluation_of
+from app.services.licences import case_licences, effective_status
 from app.services.materials import add_case_material, material_path, materials_of, owned_material
+from app.services.notices import KINDS as NOTICE_KINDS
+from app.services.notices import available_notices
 from app.services.progress import application_detail, my_applications, public_progress
 from app.web.case_context import actor
 from app.web.clock import now
@@ -58,10 +62,13 @@ def my_cases() -> Any:
 def my_case_page(number: str) -> Any:
     """One application: stage, working days left, timeline, messages, materials, 补正 upload."""
     case = my_case(number)
-    detail = application_detail(db.session(), case, actor(), now())
+    session = db.session()
+    detail = application_detail(session, case, actor(), now())
     return render_template(
         "portal/my_case.html", case=case, detail=detail, item=case.service_item,
-        materials=materials_of(db.session(), case_id=case.id),
+        materials=materials_of(session, case_id=case.id), notices=list(available_notices(session, case)),
+        titles=NOTICE_KINDS, licences=case_licences(session, case), status_of=effective_status, now=now(),
+        evaluation=evaluation_of(session, case), rateable=case.status in RATEABLE,
     )  # fmt: skip
 
 
@@ -130,3 +137,6 @@ def progress() -> Any:
     number = request.form.get("number", "").strip()[:32]
     result = public_progress(db.session(), number, request.form.get("phone_last4", ""))
     return render_template("portal/progress.html", result=result, asked=True, number=number)
+
+
+from app.web import portal_steps as _portal_steps  # noqa: E402,F401  (routes register on import)

@@ -38,6 +38,7 @@ bp = Blueprint("results", __name__)
 SERVICE_LABELS = (
     _l("非常满意"), _l("满意"), _l("基本满意"), _l("不满意"), _l("非常不满意"),
     _l("整体满意度"), _l("办事效率"), _l("办事指南精确度"), _l("办事便捷度"), _l("平台操作性"),
+    _l("整改中"), _l("待回访"), _l("已回访"),
     _l("受理通知书"), _l("不予受理通知书"), _l("补正材料通知书"), _l("容缺受理承诺书"), _l("告知承诺书"),
 )  # fmt: skip
 
@@ -119,6 +120,8 @@ def _evaluation_context(case: Case) -> dict[str, Any]:
         "case": case,
         "evaluation": evaluation,
         "rectification": rectification,
+        "follow_up": ev.follow_up(session, rectification) if rectification else None,
+        "stages": ev.FOLLOW_UP_STAGES,
         "indicators": ev.INDICATORS,
         "levels": ev.LEVELS,
         "is_applicant": case.originator_id == user.id,
@@ -155,6 +158,8 @@ def evaluation_page(number: str) -> Any:
 def evaluation_submit(number: str) -> Any:
     """Record the rating (403 not the applicant or not closed; 409 already rated)."""
     case = get_case(db.session(), number)
+    earlier = ev.evaluation_of(db.session(), case)
+    rectified_before = earlier.rectification_case_id if earlier else None
     form = request.form
     scores = {key: form.get(key, "") for key, _label in ev.INDICATORS if key != "overall"}
     try:
@@ -173,7 +178,7 @@ def evaluation_submit(number: str) -> Any:
         context = _evaluation_context(case)
         return render_template("results/evaluation.html", errors=errors, form=form, **context), 400
     db.session.commit()
-    if evaluation.rectification_case_id:
+    if evaluation.rectification_case_id and evaluation.rectification_case_id != rectified_before:
         flash(_("感谢您的评价。我们已启动整改，责任部门将在 5 个工作日内整改并回访您。"), "success")
     else:
         flash(_("感谢您的评价。"), "success")
