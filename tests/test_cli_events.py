@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.models import OutboxEvent
 from app.services.cases import start_case
+from app.services.events import publish_case_events
 from tests.factories import create_user
 from tests.services.helpers import deploy_fixture
 
@@ -28,6 +29,7 @@ def test_replay_resets_delivered_events_in_the_range(
     deploy_fixture(session, "mini_timer", now)
     case = start_case(session, "mini_timer", {}, clerk, now)
     number = case.number
+    publish_case_events(session, now)  # step.started: written with the case, published by the delivery job
     [event] = session.scalars(select(OutboxEvent).where(OutboxEvent.case_id == case.id)).all()
     key, event.delivered_at = event.idempotency_key, now
     session.commit()

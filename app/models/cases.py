@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.accounts import User
@@ -19,6 +19,14 @@ class Case(Base):
     """One run of a process. `state` is the serialized workflow without its spec."""
 
     __tablename__ = "case_record"
+    __table_args__ = (
+        Index(
+            "ix_case_record_pending_events",
+            "id",
+            postgresql_where=text("pending_events IS NOT NULL"),
+            sqlite_where=text("pending_events IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -40,6 +48,9 @@ class Case(Base):
     # clocks (working days, computed from the item's limits; paused and extended by services)
     statutory_due_at: Mapped[datetime | None] = mapped_column(index=True)
     promised_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # supervision events not yet in the outbox: JSON lines appended by the change that caused them, moved
+    # to outbox_event by `publish_case_events` (docs/events.md, "Written with the change, published after")
+    pending_events: Mapped[str | None] = mapped_column(Text)
 
     process_version: Mapped[ProcessVersion] = relationship()
     originator: Mapped[User | None] = relationship()

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import Case, HumanTask, ProcessVersion, User
 from app.services.audit import record_event
@@ -19,13 +20,13 @@ from app.services.licences import on_task_completed
 from app.services.locking import (
     MAX_OPINION_LENGTH,
     already_handled,
-    lock_open_task,
+    lock_open_task_for_step,
     lock_task,
     record_opinion,
 )
 from app.services.numbers import case_number
 from app.services.processes import latest_version
-from app.services.projection import COUNTERSIGN_FOR, apply_result
+from app.services.projection import COUNTERSIGN_FOR, apply_result, project_result, write_case
 from app.services.proxies import acting_for
 from app.services.runtime import spec_ref, version_form, workflow_engine, working_calendar
 from app.services.signers import finish_countersign, refuse_open_countersigns
@@ -119,7 +120,7 @@ def complete_task(
     A delegated task (委派) completed by the delegate goes back to its owner without an engine step;
     a 加签 row is closed on its own; a task with open 加签 rows cannot complete yet.
     """
-    task = lock_open_task(session, task_id)
+    task, proxies_active = lock_open_task_for_step(session, task_id, now)
     on_behalf = acting_for(session, actor, task, now)
     if task.owner_id is not None:
         return Completion(task.case, finish_delegation(session, task, data, actor, now), ())
@@ -137,18 +138,46 @@ def complete_task(
         raise already_handled(task) from not_ready
     _checked(result)
     decision = data.get(task.properties.get("decisionField", "decision"))
-    with session.no_autoflush:  # one flush at the end: each table written once
-        task.state, task.completed_by_id, task.completed_at = "completed", actor.id, now
-        task.decision = str(decision)[:40] if decision is not None else None
-        if task.assignee_id is None:
-            task.assignee_id = actor.id
-        new_tasks = apply_result(session, case, result, now, completed_uuid=task.task_uuid)
-        _record_completion_opinion(session, task, actor, data, now, on_behalf)
-        detail = {"task": task.bpmn_id, "task_id": task.id, "decision": task.decision, "next": new_tasks}
-        record_event(session, case, actor, "task.completed", detail, now)
-    session.flush()
+    # Core statements, no unit-of-work flush: each table written once (docs/architecture.md, cost per step)
+    _write_task(session, task, actor, now, str(decision)[:40] if decision is not None else None)
+    new_tasks, values = project_result(
+        session, case, result, now, task.task_uuid, finished=task, proxies_active=proxies_active
+    )
+    _record_completion_opinion(session, task, actor, data, now, on_behalf)
+    detail = {"task": task.bpmn_id, "task_id": task.id, "decision": task.decision, "next": new_tasks}
+    record_event(session, case, actor, "task.completed", detail, now)
+    write_case(session, case, values)
+    session.flush()  # anything a hook above left pending (nothing on the plain path)
     on_task_completed(session, case, task, now)  # licences, credit records, 差评 follow-up
     return Completion(case=case, task=task, new_task_uuids=tuple(new_tasks))
+
+
+_COMPLETE_TASK = (
+    update(HumanTask)
+    .where(HumanTask.id == bindparam("task_id"))
+    .values(
+        state="completed",
+        completed_by_id=bindparam("completed_by_id"),
+        completed_at=bindparam("completed_at"),
+        decision=bindparam("decision"),
+        assignee_id=bindparam("assignee_id"),
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
+def _write_task(session: Session, task: HumanTask, actor: User, now: datetime, decision: str | None) -> None:
+    """The completed task row in one Core UPDATE (the row is locked); the loaded object kept in step."""
+    values = {
+        "state": "completed",
+        "completed_by_id": actor.id,
+        "completed_at": now,
+        "decision": decision,
+        "assignee_id": task.assignee_id if task.assignee_id is not None else actor.id,
+    }
+    session.connection().execute(_COMPLETE_TASK, {"task_id": task.id, **values})
+    for name, value in values.items():
+        set_committed_value(task, name, value)
 
 
 def _record_completion_opinion(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, exists, insert, or_, select
 from sqlalchemy.orm import Session, contains_eager
 
-from app.models import Case, HumanTask, Opinion, User
+from app.models import Case, HumanTask, Opinion, ProcessVersion, ProxyRule, User
 from app.services.errors import NotFound, TaskAlreadyHandled
 
 MAX_OPINION_LENGTH = 4000
@@ -22,6 +22,19 @@ _LOCK_TASK = (
     .execution_options(populate_existing=True)
 )
 _INSERT_OPINION = insert(Opinion)
+# Does any vacation-proxy rule apply to the case's process right now? Read in the same statement as the
+# lock (and so in the same transaction as the tasks it routes): new tasks skip the rule lookup when not.
+_PROXIES_ACTIVE = (
+    exists()
+    .where(
+        ProxyRule.cancelled_at.is_(None),
+        ProxyRule.starts_at <= bindparam("now"),
+        ProxyRule.ends_at > bindparam("now"),
+        or_(ProxyRule.process_id.is_(None), ProxyRule.process_id == ProcessVersion.process_id),
+    )
+    .label("proxies_active")
+)
+_LOCK_FOR_STEP = _LOCK_TASK.add_columns(_PROXIES_ACTIVE)
 
 
 def lock_task(session: Session, task_id: int) -> HumanTask:
@@ -30,6 +43,16 @@ def lock_task(session: Session, task_id: int) -> HumanTask:
     if task is None:
         raise NotFound("任务不存在 (no such task)")
     return task
+
+
+def lock_open_task_for_step(session: Session, task_id: int, now: datetime) -> tuple[HumanTask, bool]:
+    """lock_open_task, and whether a proxy rule is active for the case's process at `now` (same query)."""
+    row = session.execute(_LOCK_FOR_STEP, {"task_id": task_id, "now": now}).first()
+    if row is None:
+        raise NotFound("任务不存在 (no such task)")
+    task, proxies_active = row
+    _check_open(task)
+    return task, bool(proxies_active)
 
 
 def already_handled(task: HumanTask) -> TaskAlreadyHandled:
@@ -42,11 +65,15 @@ def already_handled(task: HumanTask) -> TaskAlreadyHandled:
 def lock_open_task(session: Session, task_id: int) -> HumanTask:
     """lock_task, then TaskAlreadyHandled unless the task and its case are open."""
     task = lock_task(session, task_id)
+    _check_open(task)
+    return task
+
+
+def _check_open(task: HumanTask) -> None:
     if task.state != "open":
         raise already_handled(task)
     if task.case.status != "open":
         raise TaskAlreadyHandled("办件已结束或已暂停 (the case is not open)", {"case": task.case.number})
-    return task
 
 
 def record_opinion(

@@ -1,15 +1,17 @@
-"""Project engine results onto the query tables: open human tasks, case status, timers, outbox."""
+"""Project engine results onto the query tables: open human tasks, case status, timers, pending events."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.models import Case, HumanTask, OutboxEvent, User
-from app.services.events import emit_step_events
+from app.services.events import plan_step_events
 from app.services.permissions import candidates_for
 from app.services.proxies import ON_BEHALF, ActiveRule, active_rules, route_new_task
 from app.services.runtime import working_calendar
@@ -87,10 +89,22 @@ def cancel_countersigns(session: Session, case_id: int, parent_uuids: set[str], 
     )
 
 
-def apply_result(
-    session: Session, case: Case, result: Result, now: datetime, completed_uuid: str | None = None
-) -> list[str]:
-    """Write the new state, keep human_task in step with the READY tasks; return the new task uuids."""
+def project_result(
+    session: Session,
+    case: Case,
+    result: Result,
+    now: datetime,
+    completed_uuid: str | None = None,
+    *,
+    finished: HumanTask | None = None,
+    proxies_active: bool | None = None,
+) -> tuple[list[str], dict[str, Any]]:
+    """Keep human_task in step with the READY tasks; return the new task uuids and the case's new values.
+
+    `proxies_active=False` (known from the lock query) skips the proxy-rule lookup for new tasks.
+    The values (state, status, timers, pending events…) are for the caller to write: `apply_result`
+    through the ORM, `write_case` as one Core UPDATE.
+    """
     before = set(case.open_task_uuids or [])
     ready_ids = [info.task_id for info in result.ready]
     gone = before - set(ready_ids) - ({completed_uuid} if completed_uuid else set())
@@ -102,19 +116,11 @@ def apply_result(
         )
         cancel_countersigns(session, case.id, gone, now)
     fresh = [info for info in result.ready if info.task_id not in before or info.task_id == completed_uuid]
-    rules = active_rules(session, now) if fresh else []
+    rules = active_rules(session, now) if fresh and proxies_active is not False else []
     created = [_new_task(session, case, info, now, rules) for info in fresh]
     if created:  # one multi-row INSERT, whatever the number of new tasks
         session.connection().execute(_INSERT_TASKS, created)
     starting, closing = not case.state, result.status in CLOSED_STATUSES and case.closed_at is None  # events
-    case.state = result.state
-    case.status = result.status
-    case.open_task_uuids = ready_ids
-    case.next_timer_at = result.next_timer_at
-    case.updated_at = now
-    case.error_message = result.error
-    if result.status in CLOSED_STATUSES and case.closed_at is None:
-        case.closed_at = now
     for index, event in enumerate(result.events):
         session.add(
             OutboxEvent(
@@ -127,8 +133,69 @@ def apply_result(
                 next_attempt_at=now,
             )
         )
-    # supervision-platform events (docs/events.md), one multi-row INSERT
-    emit_step_events(
-        session, case, result, created, now, completed_uuid=completed_uuid, starting=starting, closing=closing
+    # supervision-platform events (docs/events.md): pending lines on the case row, published afterwards
+    lines = plan_step_events(
+        session,
+        case,
+        result,
+        created,
+        now,
+        completed_uuid=completed_uuid,
+        starting=starting,
+        closing=closing,
+        finished=finished,
     )
-    return [row["task_uuid"] for row in created]
+    values = {
+        "state": result.state,
+        "status": result.status,
+        "open_task_uuids": ready_ids,
+        "next_timer_at": result.next_timer_at,
+        "updated_at": now,
+        "error_message": result.error,
+        "closed_at": now if closing else case.closed_at,
+        "pending_events": (case.pending_events or "") + lines if lines else case.pending_events,
+    }
+    return [row["task_uuid"] for row in created], values
+
+
+def apply_result(
+    session: Session, case: Case, result: Result, now: datetime, completed_uuid: str | None = None
+) -> list[str]:
+    """Write the new state, keep human_task in step with the READY tasks; return the new task uuids."""
+    new_uuids, values = project_result(session, case, result, now, completed_uuid)
+    for name, value in values.items():
+        setattr(case, name, value)
+    return new_uuids
+
+
+_CASE_COLUMNS = (
+    "state",
+    "status",
+    "open_task_uuids",
+    "next_timer_at",
+    "updated_at",
+    "error_message",
+    "closed_at",
+    "pending_events",
+)
+_UPDATE_CASE = (
+    update(Case)
+    .where(Case.id == bindparam("case_id"), Case.version == bindparam("seen_version"))
+    .values(version=bindparam("new_version"), **{name: bindparam(name) for name in _CASE_COLUMNS})
+    .execution_options(synchronize_session=False)
+)
+
+
+def write_case(session: Session, case: Case, values: dict[str, Any]) -> None:
+    """`values` (from `project_result`) in one Core UPDATE with the version check the ORM would make.
+
+    The loaded object is brought in step without a reload; no unit-of-work flush is needed for it.
+    """
+    version = case.version
+    params = {"case_id": case.id, "seen_version": version, "new_version": version + 1, **values}
+    result = session.connection().execute(_UPDATE_CASE, params)
+    if result.rowcount != 1:
+        raise StaleDataError(f"case {case.id} was changed by someone else (version {version})")
+    for name, value in values.items():
+        set_committed_value(case, name, value)
+    set_committed_value(case, "version", version + 1)

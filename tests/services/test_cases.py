@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from app.models import AuditEvent, Case, HumanTask, Opinion, User
@@ -145,3 +146,38 @@ def test_every_completion_is_audited(session: Session, people: dict[str, User], 
     assert (
         session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.case_id == case.id)) == 1
     )
+
+
+def test_a_completion_is_at_most_six_statements_and_keeps_the_loaded_objects_current(
+    session: Session, people: dict[str, User], now: datetime
+) -> None:
+    case = _start(session, people, now)
+    session.flush()
+    [intake] = open_tasks(session, case)
+    version = case.version
+    _ = [m.role.code for m in people["clerk"].memberships]  # loaded, like a request's current user
+    seen: list[str] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
+            seen.append(statement.lstrip().split("(")[0][:40])
+
+    engine = session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:  # lock (+ proxy check), task, new tasks, opinion, audit, case
+        complete_task(session, intake.id, {"decision": "accept", "opinion": "齐全"}, people["clerk"], now)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(seen) <= 6, seen
+    assert not [s for s in seen if "outbox_event" in s]
+    # what the Core statements wrote is what the loaded objects say, and what a fresh read says
+    assert (intake.state, intake.completed_by_id, intake.decision) == (
+        "completed",
+        people["clerk"].id,
+        "accept",
+    )
+    assert case.version == version + 1 and len(case.open_task_uuids) == len(DEPARTMENTS)
+    session.expire_all()
+    assert (intake.state, intake.assignee_id, intake.completed_at) == ("completed", people["clerk"].id, now)
+    assert case.version == version + 1 and case.status == "open" and case.pending_events
+    assert sorted(case.open_task_uuids) == sorted(t.task_uuid for t in open_tasks(session, case))

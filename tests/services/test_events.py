@@ -1,4 +1,4 @@
-"""Case events for the supervision platform: written with the change, one INSERT, documented envelope."""
+"""Case events for the supervision platform: written with the change, published in order, documented."""
 
 from __future__ import annotations
 
@@ -9,18 +9,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Alert, Case, ClockPause, OutboxEvent, SupervisionOrder, User
+from app.services import events as events_module
 from app.services.cases import complete_task, open_tasks, start_case
 from app.services.events import (
     emit_alert_raised,
     emit_case_event,
     emit_clock_event,
     emit_supervision_order,
+    publish_case_events,
     replay_events,
 )
+from tests.conftest import FIXED_NOW
 from tests.factories import create_department, create_user
 from tests.services.helpers import deploy_fixture
 from tests.services.receivers import clear_outbox
@@ -66,6 +69,7 @@ def _start(session: Session, people: dict[str, User], now: datetime, **kwargs: A
 
 
 def _events(session: Session, case: Case, channel: str = "webhook") -> list[OutboxEvent]:
+    publish_case_events(session, FIXED_NOW)  # what every claim of the delivery job does first
     query = select(OutboxEvent).where(OutboxEvent.case_id == case.id, OutboxEvent.channel == channel)
     return list(session.scalars(query.order_by(OutboxEvent.id)))
 
@@ -75,12 +79,12 @@ def _kinds(session: Session, case: Case) -> list[str]:
 
 
 @contextmanager
-def _outbox_inserts(session: Session) -> Iterator[list[str]]:
+def _statements(session: Session, prefix: str) -> Iterator[list[str]]:
     seen: list[str] = []
     engine = session.get_bind().engine
 
     def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX_EVENT"):
+        if statement.lstrip().upper().startswith(prefix):
             seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", listener)
@@ -146,14 +150,80 @@ def test_the_envelope_follows_the_documented_schema(
     assert all(e.next_attempt_at == now and e.delivered_at is None for e in _events(session, case))
 
 
-def test_one_insert_per_completion_whatever_the_number_of_events(
+def test_a_completion_writes_its_events_on_the_case_row_and_one_insert_publishes_them(
+    session: Session, people: dict[str, User], now: datetime
+) -> None:
+    case = _start(session, people, now)
+    publish_case_events(session, now)
+    [intake] = open_tasks(session, case)
+    with _statements(session, "INSERT INTO OUTBOX_EVENT") as inserts:
+        complete_task(session, intake.id, {"decision": "accept"}, people["clerk"], now)
+    assert inserts == []  # the events ride on the UPDATE of the case row
+    session.expire(case)
+    assert [line.split('"')[1] for line in (case.pending_events or "").splitlines()] == [
+        "step.finished",
+        "case.accepted",
+        "step.started",
+        "step.started",
+    ]
+    with _statements(session, "INSERT INTO OUTBOX_EVENT") as inserts:
+        assert publish_case_events(session, now + timedelta(seconds=10)) == 4
+    assert len(inserts) == 1
+    session.expire(case)
+    assert case.pending_events is None
+    assert publish_case_events(session, now + timedelta(seconds=20)) == 0
+    assert _kinds(session, case) == [
+        "step.started",
+        "step.finished",
+        "case.accepted",
+        "step.started",
+        "step.started",
+    ]
+    published = _events(session, case)[1:]
+    assert {e.created_at for e in published} == {case.updated_at}  # when it happened, not when published
+    assert all(e.next_attempt_at is not None and e.next_attempt_at > e.created_at for e in published)
+
+
+def test_an_alert_written_after_a_step_is_delivered_after_its_events(
     session: Session, people: dict[str, User], now: datetime
 ) -> None:
     case = _start(session, people, now)
     [intake] = open_tasks(session, case)
-    with _outbox_inserts(session) as inserts:
-        complete_task(session, intake.id, {"decision": "accept"}, people["clerk"], now)
-    assert len(inserts) == 1  # step.finished + case.accepted + 2 × step.started
+    complete_task(session, intake.id, {"decision": "accept"}, people["clerk"], now)
+    review = open_tasks(session, case)[0]
+    alert = Alert(
+        dedupe_key=f"{case.id}:{review.id}:warning",
+        case_id=case.id,
+        human_task_id=review.id,
+        department_code=None,
+        level="warning",
+        rule="step_due_soon",
+        explanation="部门审查即将到期",
+        raised_at=now,
+    )
+    session.add(alert)
+    emit_alert_raised(session, alert, now + timedelta(minutes=1))  # before any delivery run
+    session.expire(case)
+    assert case.pending_events is None  # published first, by the writer of the alert
+    assert _kinds(session, case)[-1] == "alert.raised"
+    assert _kinds(session, case)[:3] == ["step.started", "step.finished", "case.accepted"]
+
+
+def test_publishing_leaves_events_of_a_case_changed_meanwhile_for_the_next_run(
+    session: Session, people: dict[str, User], now: datetime
+) -> None:
+    case = _start(session, people, now)
+    session.flush()
+    [seen] = events_module._read_pending(session, [case.id], skip_locked=False)
+    session.execute(  # a change of the case between reading its lines and clearing them
+        update(Case).where(Case.id == case.id).values(version=Case.version + 1),
+        execution_options={"synchronize_session": False},
+    )
+    rows = events_module._take_pending(session, [seen], now)
+    assert [r["kind"] for r in rows] == ["step.started"]
+    session.expire(case)
+    assert case.pending_events == seen.pending_events  # kept: published again (same key, skipped) later
+    assert publish_case_events(session, now) == 1 and _kinds(session, case) == ["step.started"]
 
 
 def test_refusal_closes_without_acceptance(session: Session, people: dict[str, User], now: datetime) -> None:
@@ -237,6 +307,7 @@ def test_replay_resends_a_range_with_the_same_keys(
 ) -> None:
     first = _start(session, people, now)
     second = _start(session, people, now + timedelta(hours=2))
+    publish_case_events(session, now + timedelta(hours=2))
     for row in session.scalars(select(OutboxEvent)):
         row.delivered_at, row.attempts = now + timedelta(hours=3), 1
     session.flush()

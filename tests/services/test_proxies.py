@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.models import Opinion, User
@@ -160,3 +161,64 @@ def test_proxy_validation(session: Session, people: dict[str, User], now: dateti
         set_proxy(session, other.id, market.id, now, now + DAY, None, other, now)
     admin = create_user(session, now, roles=[("admin", None)])
     set_proxy(session, people["fire"].id, other.id, now, now + DAY, None, admin, now)
+
+
+def test_the_rule_check_rides_on_the_lock_and_sees_rules_of_this_process_only(
+    session: Session, people: dict[str, User], now: datetime
+) -> None:
+    case = new_case(session, people, now)
+    accept_intake(session, case, people, now)
+    set_proxy(
+        session,
+        people["leader"].id,
+        people["head"].id,
+        now - DAY,
+        now + DAY,
+        "another",
+        people["leader"],
+        now,
+    )
+    seen: list[str] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    engine = session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        complete_task(
+            session,
+            task_named(session, case, "review").id,
+            {"review_decision": "accept"},
+            people["market"],
+            now,
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert task_named(session, case, "decide").assignee_id is None  # the rule is for another process
+    assert not [s for s in seen if s.lstrip().upper().startswith("SELECT PROXY_RULE")]  # no lookup at all
+    assert any(
+        "proxy_rule" in s for s in seen if s.lstrip().upper().startswith("SELECT")
+    )  # asked in the lock
+
+
+def test_a_rule_for_the_process_of_the_case_routes_its_new_tasks(
+    session: Session, people: dict[str, User], now: datetime
+) -> None:
+    case = new_case(session, people, now)
+    accept_intake(session, case, people, now)
+    process_id = case.process_version.process_id
+    set_proxy(
+        session,
+        people["leader"].id,
+        people["head"].id,
+        now - DAY,
+        now + DAY,
+        process_id,
+        people["leader"],
+        now,
+    )
+    complete_task(
+        session, task_named(session, case, "review").id, {"review_decision": "accept"}, people["market"], now
+    )
+    assert task_named(session, case, "decide").assignee_id == people["head"].id

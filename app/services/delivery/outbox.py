@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.models import Case, OutboxEvent
 from app.services.errors import Conflict, NotFound
-from app.services.events import insert_ignoring_duplicates
+from app.services.events import insert_ignoring_duplicates, publish_case_events
 
 CHANNELS = ("webhook", "bpmn", "email", "sms")
 STATES = ("pending", "failed", "delivered")
@@ -147,7 +147,11 @@ def _head_of_line(channels: Sequence[str], now: datetime, limit: int) -> Any:
 def claim_due_events(
     session: Session, channels: Sequence[str], now: datetime, limit: int = 50
 ) -> list[Claimed]:
-    """Claim the next deliverable row of each (case, channel): count the attempt, lease it; commit next."""
+    """Claim the next deliverable row of each (case, channel): count the attempt, lease it; commit next.
+
+    Pending case events (written with their change on the case row) are published to the outbox first.
+    """
+    publish_case_events(session, now)
     if not channels:
         return []
     rows = list(session.scalars(_head_of_line(channels, now, limit)))
@@ -201,7 +205,11 @@ def release_claims(session: Session, claims: Sequence[Claimed], retry_at: dateti
 
 
 def mark_unconfigured(session: Session, channels: Sequence[str], now: datetime) -> int:
-    """Due rows of channels with no endpoint stay pending, labelled 未配置 (nothing is lost)."""
+    """Due rows of channels with no endpoint stay pending, labelled 未配置 (nothing is lost).
+
+    Pending case events are published first: they are labelled like every other row of their channel.
+    """
+    publish_case_events(session, now)
     if not channels:
         return 0
     result = session.execute(
