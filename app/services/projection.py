@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -40,6 +40,24 @@ def time_limit_days(properties: dict[str, str] | Any, data: Any) -> int | None:
     return None
 
 
+def deadline_from_field(properties: dict[str, str] | Any, data: Any) -> datetime | None:
+    """`deadlineField`: the step is due at the close of the date a form field holds (e.g. 核查期限).
+
+    The date is read from the task data (a `YYYY-MM-DD` string, or an ISO date-time whose local date
+    counts); a missing or malformed value gives None and the working-day limit, if any, applies.
+    """
+    field = properties.get("deadlineField")
+    raw = data.get(field) if field and hasattr(data, "get") else None
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    calendar = working_calendar()
+    try:
+        day = date.fromisoformat(raw.strip()[:10])
+    except ValueError:
+        return None
+    return datetime.combine(day, time(23, 59, 59), tzinfo=calendar.tz)
+
+
 def _new_task(
     session: Session, case: Case, info: HumanTaskInfo, now: datetime, rules: list[ActiveRule]
 ) -> dict[str, Any]:
@@ -55,6 +73,7 @@ def _new_task(
         properties[ON_BEHALF] = str(principal_id)
     limit = time_limit_days(properties, info.data)
     due_at = working_calendar().due_at(now, limit) if limit is not None else None
+    due_at = deadline_from_field(properties, info.data) or due_at
     return {
         "case_id": case.id,
         "task_uuid": info.task_id,

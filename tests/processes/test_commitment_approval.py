@@ -89,6 +89,7 @@ def test_commitment_verified_true_closes_the_case(
     assert candidates(verify) == ("inspector", None)
     assert verify.properties["deadlineField"] == "verification_deadline"
     assert case.next_timer_at == DEADLINE
+    assert verify.due_at is not None and verify.due_at == DEADLINE  # the step's due date is the 核查期限
     complete(session, verify, CONSISTENT, people["inspector"], now + timedelta(days=17))
     session.refresh(case)
     assert case.status == "completed" and case.next_timer_at is None
