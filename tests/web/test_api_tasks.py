@@ -5,37 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Case, HumanTask, Opinion
 from tests.factories import create_user
-from tests.services.helpers import deploy_fixture
-from tests.services.test_operations import RETURNABLE
-from tests.services.workspace import BULK
-
-
-def _token(client: FlaskClient, username: str) -> dict[str, str]:
-    response = client.post("/api/v1/auth/tokens", json={"username": username, "password": "password-123"})
-    assert response.status_code == 201
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
-
-
-@pytest.fixture
-def api(session: Session, client: FlaskClient, now: datetime) -> dict[str, Any]:
-    roles: dict[str, list[tuple[str, str | None]]] = {
-        "clerk": [("clerk", "approval")],
-        "clerk2": [("clerk", "approval")],
-        "market": [("approver", "market")],
-        "market2": [("approver", "market")],
-        "leader": [("leader", "gxq")],
-        "applicant": [("applicant", None)],
-    }
-    users = {name: create_user(session, now, username=f"api_{name}", roles=r) for name, r in roles.items()}
-    deploy_fixture(session, "mini_parallel", now, replace={**RETURNABLE, **BULK})
-    return {"users": users, "h": {name: _token(client, f"api_{name}") for name in roles}}
+from tests.web.conftest import api_token
 
 
 def _start(client: FlaskClient, headers: dict[str, str], title: str = "测试办件") -> str:
@@ -239,7 +215,7 @@ def test_cases_start_list_detail_and_withdraw(
         session, datetime.now().astimezone(), username="api_other", roles=[("applicant", None)]
     )
     assert other_applicant.id
-    assert client.get(f"/api/v1/cases/{number}", headers=_token(client, "api_other")).status_code == 404
+    assert client.get(f"/api/v1/cases/{number}", headers=api_token(client, "api_other")).status_code == 404
     assert (
         client.post("/api/v1/cases", json={"process_id": "nope"}, headers=h["applicant"]).status_code == 404
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app, g, jsonify, request
 from flask_login import current_user
-from flask_wtf.csrf import validate_csrf
+from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
 from app.extensions import db, limiter
@@ -35,8 +35,8 @@ def _authenticate() -> None:
         if request.method in UNSAFE_METHODS:
             try:
                 validate_csrf(request.headers.get("X-CSRFToken", ""))
-            except ValidationError as error:
-                raise AuthenticationFailed("会话请求缺少有效的 X-CSRFToken 头 (CSRF)") from error
+            except ValidationError as error:  # forged or missing: 400 csrf_failed, as for the pages
+                raise CSRFError("会话请求缺少有效的 X-CSRFToken 头 (CSRF)") from error
         g.api_user = current_user._get_current_object()
         return
     raise AuthenticationFailed("需要登录或 Bearer 令牌 (authentication required)")
