@@ -32,6 +32,7 @@ from app.models import (
     User,
 )
 from app.services.audit import record_event
+from app.services.notifications import notify
 from app.services.runtime import working_calendar
 from app.workflow import Result
 
@@ -315,6 +316,7 @@ def plan_step_events(
     if closing:
         planned.append(("case.closed", {"status": result.status}, None, None))
     _notify_urgent(session, case, result, created, now)
+    _notify_applicant(session, case, created, now)
     if not planned:
         return ""
     sequences = iter(_next_sequences(session, case, len(planned)))
@@ -472,6 +474,30 @@ def _notify_urgent(
         from app.services.delivery.routing import route_urgent_document
 
         route_urgent_document(session, case, rows, now)
+
+
+def _notify_applicant(
+    session: Session, case: Case, created: Sequence[Mapping[str, Any]], now: datetime
+) -> None:
+    """A step waiting for the applicant (补正, 容缺 promise, 告知承诺 signature): tell them in the inbox."""
+    steps = [
+        str(row.get("name") or row.get("bpmn_id"))
+        for row in created
+        if row.get("candidate_role") == "applicant" and row.get("assignee_id") == case.originator_id
+    ]
+    if not steps or case.originator_id is None:
+        return
+    title = f"办件 {case.number} 需要您办理：{'、'.join(steps)}"
+    notify(
+        session,
+        case.originator_id,
+        "case.applicant_step",
+        title,
+        case.title or "",
+        f"/my/cases/{case.number}",
+        case.id,
+        now,
+    )
 
 
 def replay_events(

@@ -10,9 +10,10 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Case, User
+from app.models import Case, Notification, User
 from app.services.cases import open_tasks, start_case
 from app.services.errors import InvalidInput
 from tests.factories import create_user
@@ -149,6 +150,9 @@ def test_window_supplement_loop_pauses_the_clock(
     supplement = only_task(session, case, "supplement_materials")
     assert supplement.properties["pausesClock"] == "补正" and supplement.due_at is None
     assert supplement.assignee_id == people["applicant"].id and candidates(supplement) == ("applicant", None)
+    told = session.scalars(select(Notification).where(Notification.user_id == people["applicant"].id)).all()
+    assert [(n.kind, n.link) for n in told] == [("case.applicant_step", f"/my/cases/{case.number}")]
+    assert supplement.name in told[0].title
     with pytest.raises(InvalidInput):
         complete(session, supplement, {}, people["applicant"], now)
     complete(session, supplement, {"materials": ["章程.pdf", "租赁合同.pdf"]}, people["applicant"], now)
