@@ -8,33 +8,29 @@ INSERT … ON CONFLICT DO NOTHING, so the scan is idempotent and safe when two n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     String,
-    Text,
     and_,
-    bindparam,
     cast,
     exists,
-    func,
     literal,
     or_,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from app.calendar import WorkingCalendar
 from app.models import Alert, Case, Department, HumanTask, ServiceItem, SupervisionOrder, User
-from app.services.alert_routing import announce_many
+from app.services.alert_raising import raise_alerts_pg
+from app.services.alert_routing import announce_loaded, load_alerts, route_loaded
 from app.services.audit import record_event
 from app.services.case_alerts import case_alert_rows, refresh_paused_clocks
 from app.services.deadline_rules import (
@@ -71,59 +67,39 @@ def not_alerted(key: ColumnElement[str]) -> ColumnElement[bool]:
     return ~exists(select(Alert.id).where(Alert.dedupe_key == key))
 
 
-_COLUMNS = ("dedupe_key", "case_id", "human_task_id", "department_code", "level", "rule", "explanation")
-_ARRAY_TYPES = (String, Integer, Integer, String, String, String, Text)
-
-
-def _pg_insert_alerts() -> Any:
-    """PostgreSQL: one INSERT … SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING RETURNING."""
-    arrays: list[Any] = [
-        bindparam(name, type_=ARRAY(kind)) for name, kind in zip(_COLUMNS, _ARRAY_TYPES, strict=True)
-    ]
-    rows = func.unnest(*arrays).table_valued(*_COLUMNS).render_derived()
-    source = select(*(rows.c[name] for name in _COLUMNS), bindparam("now", type_=Alert.raised_at.type))
-    return (
-        postgresql.insert(Alert)
-        .from_select([*_COLUMNS, "raised_at"], source)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(Alert.dedupe_key)
-    )
-
-
-_PG_INSERT = _pg_insert_alerts()
-
-
 def insert_alerts(session: Session, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Insert alerts, skipping keys that exist (ON CONFLICT DO NOTHING); return the rows really inserted."""
+    """Insert alerts, skipping keys that exist (ON CONFLICT DO NOTHING); return the rows really inserted.
+
+    INSERT … ON CONFLICT DO NOTHING RETURNING (multi-row VALUES batches): only the keys this call
+    inserted come back, even when an existing alert was raised at the same instant.
+    """
     if not rows:
         return []
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        params = {name: [row[name] for row in rows] for name in _COLUMNS}
-        params["now"] = rows[0]["raised_at"]
-        inserted = set(connection.execute(_PG_INSERT, params).scalars())
-    else:  # SQLite: ON CONFLICT DO NOTHING (INSERT OR IGNORE) per row, then read the keys back
-        connection.execute(
-            sqlite.insert(Alert).on_conflict_do_nothing(index_elements=["dedupe_key"]), list(rows)
-        )
-        keys = [row["dedupe_key"] for row in rows]
-        inserted = set()
-        for start in range(0, len(keys), 5000):  # SQLite limits the number of bound parameters
-            chunk = keys[start : start + 5000]
-            query = select(Alert.dedupe_key).where(
-                Alert.raised_at == rows[0]["raised_at"], Alert.dedupe_key.in_(chunk)
-            )
-            inserted.update(connection.execute(query).scalars())
+    module: Any = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = module.insert(Alert).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    columns = [{name: value for name, value in row.items() if name != "case_number"} for row in rows]
+    inserted = set(connection.execute(statement.returning(Alert.dedupe_key), columns).scalars())
     return [row for row in rows if row["dedupe_key"] in inserted]
 
 
-def announce_alerts(session: Session, rows: Sequence[dict[str, Any]], now: datetime) -> list[int]:
-    """alert.raised events and routing (inbox, e-mail, SMS) for alert rows `insert_alerts` just inserted.
+def raise_alerts(session: Session, rows: Sequence[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Insert alert rows (a key that exists is skipped) and announce the new ones; return them by id.
 
-    Set-based (app/services/alert_routing.py): the same rows `emit_alert_raised` + `route_alert` write
-    alert by alert, in a few queries and multi-row INSERTs; returns the ids of the announced alerts.
+    Rows may carry the alert's `case_number` (not a column). PostgreSQL inserts the alerts, writes their
+    events and reads the new alerts back in one statement (app/services/alert_raising.py); SQLite inserts,
+    reads back, then builds the events in Python.
     """
-    return announce_many(session, [row["dedupe_key"] for row in rows], now)
+    if not rows:
+        return []
+    session.flush()
+    if session.connection().dialect.name == "postgresql":
+        inserted = raise_alerts_pg(session, rows, now)  # with the alert.raised events
+        route_loaded(session, inserted, now)
+    else:
+        inserted = load_alerts(session, [row["dedupe_key"] for row in insert_alerts(session, rows)])
+        announce_loaded(session, inserted, now)
+    return inserted
 
 
 def _step_thresholds(session: Session, dates: DueDates) -> tuple[dict[tuple[Any, ...], Threshold], list[Any]]:
@@ -170,6 +146,7 @@ def _step_rows(session: Session, dates: DueDates) -> list[dict[str, Any]]:
     columns = (
         HumanTask.id,
         HumanTask.case_id,
+        Case.number,
         HumanTask.name,
         HumanTask.candidate_department,
         HumanTask.created_at,
@@ -183,33 +160,54 @@ def _step_rows(session: Session, dates: DueDates) -> list[dict[str, Any]]:
         .join(Case, Case.id == HumanTask.case_id)
         .where(HumanTask.state == "open", Case.status == "open")
     )
-    rows: list[dict[str, Any]] = []
     overdue = base.where(
         HumanTask.due_at < dates.now, not_alerted(dedupe_key(HumanTask.case_id, HumanTask.id, "yellow"))
     )
-    for row in session.execute(overdue):
-        rows.append(_step_row(row, dates, None, "yellow"))
+    texts: dict[tuple[Any, ...], str | None] = {}  # per distinct (step name, created day, due, threshold)
+    rows = _step_cards(session.execute(overdue), dates, None, "yellow", texts)
     if warning_filters:
         soon = base.where(
             HumanTask.due_at >= dates.now,
             or_(*warning_filters),
             not_alerted(dedupe_key(HumanTask.case_id, HumanTask.id, "warning")),
         )
-        for row in session.execute(soon):
-            threshold = thresholds[(row.due_at, row.service_item_id, row[7], row[8])]
-            rows.append(_step_row(row, dates, threshold, "warning"))
-    return [row for row in rows if row]
+        rows += _step_cards(session.execute(soon), dates, thresholds, "warning", texts)
+    return rows
 
 
-def _step_row(row: Any, dates: DueDates, threshold: Threshold | None, level: str) -> dict[str, Any]:
-    due = dates.local(row.due_at)
-    limit = dates.limit(dates.local(row.created_at), due)
-    if threshold is not None and not dates.warns(limit, due, threshold):
-        return {}
-    text = step_explanation(row.name, limit, due, dates, overdue=threshold is None)
+def _step_cards(
+    found: Iterable[Any],
+    dates: DueDates,
+    thresholds: dict[tuple[Any, ...], Threshold] | None,
+    level: str,
+    texts: dict[tuple[Any, ...], str | None],
+) -> list[dict[str, Any]]:
+    """Alert rows of one level for candidate steps (thresholds None: overdue); tens of thousands of rows
+    on a first scan, so the rows are unpacked by position and each explanation is written once."""
     rule = "step_overdue" if level == "yellow" else "step_due_soon"
-    key = f"{row.case_id}:{row.id}:{level}"
-    return alert_row(key, row.case_id, row.id, row.candidate_department, level, rule, text, dates.now)
+    local, now = dates.local, dates.now
+    rows = []
+    for task_id, case_id, number, name, department, created, due_at, item_id, ratio, days in found:
+        threshold = None if thresholds is None else thresholds[(due_at, item_id, ratio, days)]
+        key = (name, local(created), due_at, threshold)
+        if key not in texts:
+            texts[key] = _step_text(name, key[1], due_at, dates, threshold)
+        text = texts[key]
+        if text is not None:
+            dedupe = f"{case_id}:{task_id}:{level}"
+            rows.append(alert_row(dedupe, case_id, task_id, department, level, rule, text, now, number))
+    return rows
+
+
+def _step_text(
+    name: str, created: Any, due_at: datetime, dates: DueDates, threshold: Threshold | None
+) -> str | None:
+    """The explanation of a step card; None when the step does not warn yet (threshold None: overdue)."""
+    due = dates.local(due_at)
+    limit = dates.limit(created, due)
+    if threshold is not None and not dates.warns(limit, due, threshold):
+        return None
+    return step_explanation(name, limit, due, dates, overdue=threshold is None)
 
 
 def _order_rows(session: Session, now: datetime) -> list[dict[str, Any]]:
@@ -222,6 +220,7 @@ def _order_rows(session: Session, now: datetime) -> list[dict[str, Any]]:
             SupervisionOrder.deadline,
             Department.code,
             Department.name,
+            Case.number,
         )
         .join(Department, Department.id == SupervisionOrder.department_id)
         .join(Case, Case.id == SupervisionOrder.case_id)
@@ -233,11 +232,10 @@ def _order_rows(session: Session, now: datetime) -> list[dict[str, Any]]:
         )
     )
     rows = []
-    for order_id, case_id, deadline, code, name in session.execute(query):
+    for order_id, case_id, deadline, code, name, number in session.execute(query):
         text = f"督办单要求{name}于 {deadline.isoformat(timespec='minutes')} 前办理并答复，期限已过仍未答复"
-        rows.append(
-            alert_row(f"{case_id}:o{order_id}:red", case_id, None, code, "red", "order_overdue", text, now)
-        )
+        dedupe = f"{case_id}:o{order_id}:red"
+        rows.append(alert_row(dedupe, case_id, None, code, "red", "order_overdue", text, now, number))
     return rows
 
 
@@ -274,8 +272,7 @@ def scan_deadlines(session: Session, now: datetime, calendar: WorkingCalendar | 
     resolved = resolve_alerts(session, now)
     refresh_paused_clocks(session, calendar, now)
     rows = _step_rows(session, dates) + case_alert_rows(session, dates) + _order_rows(session, now)
-    inserted = insert_alerts(session, rows)
-    announce_alerts(session, inserted, now)
+    inserted = raise_alerts(session, rows, now)
     by_level: dict[str, int] = {}
     for row in inserted:
         by_level[row["level"]] = by_level.get(row["level"], 0) + 1

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from app.models import Anomaly, Case, Department, ServiceItem
-from app.services.alerts import announce_alerts, insert_alerts
+from app.services.alert_routing import announce_anomalies, fresh_load_table, pg_copy
+from app.services.alerts import raise_alerts
 from app.services.anomaly_outcomes import (
     closed_without_result,
     commitment_false,
@@ -31,7 +34,6 @@ from app.services.anomaly_rules import (
     timestamps_out_of_order,
 )
 from app.services.deadline_rules import alert_row
-from app.services.delivery.routing import route_anomaly
 
 
 @dataclass(frozen=True)
@@ -62,22 +64,66 @@ RULES: tuple[AnomalyRule, ...] = (
 RULES_BY_CODE = {rule.code: rule for rule in RULES}
 
 
-def _insert_anomalies(session: Session, rows: Sequence[dict[str, Any]], now: datetime) -> list[Anomaly]:
-    """Insert (ON CONFLICT DO NOTHING on (case, rule)); return the anomalies this call recorded."""
+ANOMALY_LOAD = Table(
+    "govflow_anomaly_load",
+    MetaData(),
+    Column("seq", Integer),
+    Column("case_id", Integer),
+    Column("rule_code", String),
+    Column("severity", String),
+    Column("explanation", Text),
+    Column("facts", JSONB),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+_ANOMALY_COLUMNS = ("case_id", "rule_code", "severity", "explanation", "facts")
+
+
+class FoundAnomaly(NamedTuple):
+    """An anomaly recorded by this run (what the caller and routing read of the `Anomaly` row; the facts
+    stay in the table)."""
+
+    id: int
+    case_id: int
+    rule_code: str
+    severity: str
+    explanation: str
+
+
+_RETURNED = [getattr(Anomaly, name) for name in FoundAnomaly._fields]
+
+
+def _insert_anomalies(session: Session, rows: Sequence[dict[str, Any]], now: datetime) -> list[FoundAnomaly]:
+    """Insert (ON CONFLICT DO NOTHING on (case, rule)); return the anomalies this call recorded, by id.
+
+    INSERT … RETURNING: no read-back query, and nothing returned for a (case, rule) recorded meanwhile by
+    another node. PostgreSQL: COPY into a temporary table, then ONE INSERT … SELECT; SQLite: multi-row
+    VALUES batches.
+    """
     if not rows:
         return []
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(Anomaly).on_conflict_do_nothing(index_elements=["case_id", "rule_code"])
-    session.connection().execute(stmt, list(rows))  # rows were filtered on NOT EXISTS: read them back
-    keys = {(row["case_id"], row["rule_code"]) for row in rows}
-    case_ids = sorted({case_id for case_id, _ in keys})
-    found: list[Anomaly] = []
-    for start in range(0, len(case_ids), 5000):  # bounded IN lists
-        query = select(Anomaly).where(
-            Anomaly.detected_at == now, Anomaly.case_id.in_(case_ids[start : start + 5000])
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        fresh_load_table(session, ANOMALY_LOAD)
+        dumps = json.dumps
+        copied = (
+            (n, r["case_id"], r["rule_code"], r["severity"], r["explanation"], dumps(r["facts"]))
+            for n, r in enumerate(rows)
         )
-        found.extend(a for a in session.scalars(query) if (a.case_id, a.rule_code) in keys)
-    return sorted(found, key=lambda a: a.id)
+        pg_copy(session, ANOMALY_LOAD.name, ("seq", *_ANOMALY_COLUMNS), copied)
+        detected = bindparam("detected_at", type_=Anomaly.detected_at.type)
+        source = select(*(ANOMALY_LOAD.c[name] for name in _ANOMALY_COLUMNS), detected)
+        statement = (
+            postgresql.insert(Anomaly)
+            .from_select([*_ANOMALY_COLUMNS, "detected_at"], source.order_by(ANOMALY_LOAD.c.seq))
+            .on_conflict_do_nothing(index_elements=["case_id", "rule_code"])
+            .returning(*_RETURNED)
+        )
+        result = connection.execute(statement, {"detected_at": now})
+    else:
+        insert = sqlite.insert(Anomaly).on_conflict_do_nothing(index_elements=["case_id", "rule_code"])
+        result = connection.execute(insert.returning(*_RETURNED), list(rows))
+    return sorted((FoundAnomaly(*row) for row in result), key=lambda a: a.id)
 
 
 def _departments(session: Session, case_ids: list[int]) -> dict[int, str]:
@@ -92,7 +138,7 @@ def _departments(session: Session, case_ids: list[int]) -> dict[int, str]:
     return {case_id: code for case_id, code in session.execute(query)}
 
 
-def _red_cards(session: Session, anomalies: list[Anomaly], now: datetime) -> int:
+def _red_cards(session: Session, anomalies: list[FoundAnomaly], now: datetime) -> int:
     serious = [a for a in anomalies if a.severity == "serious"]
     departments = _departments(session, [a.case_id for a in serious])
     rows = [
@@ -108,10 +154,10 @@ def _red_cards(session: Session, anomalies: list[Anomaly], now: datetime) -> int
         )
         for a in serious
     ]
-    return len(announce_alerts(session, insert_alerts(session, rows), now))
+    return len(raise_alerts(session, rows, now))
 
 
-def run_anomaly_rules(session: Session, now: datetime) -> list[Anomaly]:
+def run_anomaly_rules(session: Session, now: datetime) -> list[FoundAnomaly]:
     """Run every rule; return the anomalies found this time (each (case, rule) is recorded once)."""
     rows: list[dict[str, Any]] = []
     for rule in RULES:
@@ -129,8 +175,7 @@ def run_anomaly_rules(session: Session, now: datetime) -> list[Anomaly]:
             for f in findings
         )
     anomalies = _insert_anomalies(session, rows, now)
-    for anomaly in anomalies:
-        route_anomaly(session, anomaly, now)
+    announce_anomalies(session, anomalies, now)
     _red_cards(session, anomalies, now)
     session.flush()
     return anomalies

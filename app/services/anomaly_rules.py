@@ -65,18 +65,26 @@ def step_overdue(session: Session, now: datetime) -> list[Finding]:
         and_(HumanTask.state == "open", HumanTask.due_at < now),
         and_(HumanTask.completed_at > HumanTask.due_at, HumanTask.completed_at >= now - LOOKBACK),
     )
-    query = (
-        select(HumanTask.case_id, HumanTask.id, HumanTask.name, HumanTask.due_at, HumanTask.completed_at)
+    first = func.row_number().over(partition_by=HumanTask.case_id, order_by=HumanTask.id).label("n")
+    late_steps = (
+        select(
+            HumanTask.case_id, HumanTask.id, HumanTask.name, HumanTask.due_at, HumanTask.completed_at, first
+        )
         .join(Case, Case.id == HumanTask.case_id)
         .where(HumanTask.due_at.is_not(None), late, not_flagged("step_overdue"))
-        .order_by(HumanTask.case_id, HumanTask.id)
+        .subquery()
     )
+    columns = [late_steps.c[name] for name in ("case_id", "id", "name", "due_at", "completed_at")]
+    query = select(*columns).where(late_steps.c.n == 1).order_by(late_steps.c.case_id)  # first per case
     findings = []
-    for row in _first_per_case(session.execute(query)):
-        done = f"于 {fmt(row.completed_at)} 才办结" if row.completed_at else "至今未办结"
-        text = f"步骤『{row.name}』办理期限为 {fmt(row.due_at)}，{done}，超过步骤时限"
-        facts = {"task": row.id, "step": row.name, "due_at": row.due_at.isoformat()}
-        findings.append(Finding(row.case_id, text, facts))
+    dues: dict[datetime, tuple[str, str]] = {}  # due dates repeat: format each once
+    for case_id, task_id, name, due_at, completed_at in session.execute(query):
+        if due_at not in dues:
+            dues[due_at] = (fmt(due_at), due_at.isoformat())
+        due, due_iso = dues[due_at]
+        done = f"于 {fmt(completed_at)} 才办结" if completed_at else "至今未办结"
+        text = f"步骤『{name}』办理期限为 {due}，{done}，超过步骤时限"
+        findings.append(Finding(case_id, text, {"task": task_id, "step": name, "due_at": due_iso}))
     return findings
 
 

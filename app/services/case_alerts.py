@@ -14,8 +14,13 @@ from sqlalchemy import String, and_, cast, exists, func, literal, or_, select, u
 from sqlalchemy.orm import Session
 
 from app.calendar import WorkingCalendar
-from app.models import Alert, Case, ClockPause, Department, HumanTask, ServiceItem
-from app.services.clocks import approved_extension_days, compute_case_clocks, effective_dues, pauses_for
+from app.models import Alert, Case, CaseExtension, ClockPause, Department, HumanTask, ServiceItem
+from app.services.clocks import (
+    approved_extension_days,
+    compute_case_clocks,
+    effective_dues,
+    pauses_for,
+)
 from app.services.deadline_rules import (
     DueDates,
     Threshold,
@@ -115,32 +120,52 @@ def case_alert_rows(session: Session, dates: DueDates) -> list[dict[str, Any]]:
         threshold = thresholds.setdefault(item_id, item_threshold(settings))
         if due_at >= dates.now:
             merge_cutoff(cutoffs, due_at, dates.created_cutoff(dates.local(due_at), threshold))
+    extended = (
+        select(CaseExtension.case_id, func.sum(CaseExtension.working_days).label("days"))
+        .where(CaseExtension.approved_at.is_not(None))
+        .group_by(CaseExtension.case_id)
+        .subquery()
+    )
     base = (
         select(
             Case.id, Case.created_at, due.label("due"), Case.service_item_id, ServiceItem.promised_limit_days
         )
-        .add_columns(Department.code.label("dept"))
+        .add_columns(Department.code.label("dept"), extended.c.days, Case.number)
         .outerjoin(ServiceItem, ServiceItem.id == Case.service_item_id)
         .outerjoin(Department, Department.id == ServiceItem.department_id)
+        .outerjoin(extended, extended.c.case_id == Case.id)
         .where(Case.status == "open", clock_running())
     )
     found = list(session.execute(base.where(due < dates.now, _not_alerted("yellow"))))
     if cutoffs:
         soon = [due == d if c is None else and_(due == d, Case.created_at < c) for d, c in cutoffs.items()]
         found += session.execute(base.where(due >= dates.now, or_(*soon), _not_alerted("warning")))
-    extensions = approved_extension_days(session, [row.id for row in found])
+    texts: dict[tuple[Any, ...], tuple[str, str, str] | None] = {}  # few distinct (limit, due, item) facts
     rows: list[dict[str, Any]] = []
-    for row in found:
-        due_day = dates.local(row.due)
-        limit = dates.limit(dates.local(row.created_at), due_day)
-        if row.promised_limit_days is not None:
-            limit = row.promised_limit_days + extensions.get(row.id, 0)
-        overdue = row.due < dates.now
-        threshold = thresholds.get(row.service_item_id, Threshold())
-        if not overdue and not dates.warns(limit, due_day, threshold):
-            continue
-        level = "yellow" if overdue else "warning"
-        text = case_explanation(limit, due_day, dates, overdue)
-        rule = "case_overdue" if overdue else "case_due_soon"
-        rows.append(alert_row(f"{row.id}:-:{level}", row.id, None, row.dept, level, rule, text, dates.now))
+    local, now = dates.local, dates.now
+    for case_id, created, due_at, item_id, promised, dept, extended_days, number in found:
+        key = (local(created), due_at, item_id, promised, extended_days)
+        if key not in texts:
+            texts[key] = _card(dates, thresholds.get(item_id, Threshold()), key)
+        card = texts[key]
+        if card is not None:
+            level, rule, text = card
+            dedupe = f"{case_id}:-:{level}"
+            rows.append(alert_row(dedupe, case_id, None, dept, level, rule, text, now, number))
     return rows
+
+
+def _card(dates: DueDates, threshold: Threshold, facts: tuple[Any, ...]) -> tuple[str, str, str] | None:
+    """(level, rule, explanation) of a case card for (created day, due, item, promised days, extension
+    days); None when the case does not warn yet."""
+    created, due_at, _item, promised, extended_days = facts
+    due_day = dates.local(due_at)
+    limit = dates.limit(created, due_day)
+    if promised is not None:
+        limit = promised + int(extended_days or 0)
+    overdue = due_at < dates.now
+    if not overdue and not dates.warns(limit, due_day, threshold):
+        return None
+    if overdue:
+        return "yellow", "case_overdue", case_explanation(limit, due_day, dates, overdue)
+    return "warning", "case_due_soon", case_explanation(limit, due_day, dates, overdue)

@@ -138,9 +138,11 @@ def alert_row(
     rule: str,
     text: str,
     now: datetime,
+    case_number: str | None = None,
 ) -> dict[str, Any]:
-    """One row for `app.services.alerts.insert_alerts`."""
+    """One row for `app.services.alerts.raise_alerts` (`case_number` is not a column: it saves a read)."""
     return {
+        "case_number": case_number,
         "dedupe_key": key[:80],
         "case_id": case_id,
         "human_task_id": task_id,

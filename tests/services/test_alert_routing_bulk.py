@@ -13,7 +13,7 @@ from app.models import Alert, HumanTask, Notification, OutboxEvent, User
 from app.services.alert_routing import announce_many
 from app.services.cases import open_tasks, start_case
 from app.services.delivery.routing import route_alert
-from app.services.events import emit_alert_raised
+from app.services.events import emit_alert_raised, publish_case_events
 from tests.factories import create_user
 from tests.services.helpers import deploy_fixture
 from tests.services.receivers import clear_outbox
@@ -61,6 +61,7 @@ def alerts(session: Session, now: datetime) -> list[Alert]:
         for n, (task, level, dep) in enumerate(rows)
     ]
     session.flush()
+    publish_case_events(session, now)
     _forget(session)  # the step.started events of the cases
     return made
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Alert, AuditEvent, Case, OutboxEvent, ProcessVersion, User
+from app.models import Alert, Anomaly, AuditEvent, Case, OutboxEvent, ProcessVersion, User
 from app.services.anomalies import run_anomaly_rules
 from app.services.runtime import invalidate_calendar
 from tests.factories import create_user
@@ -238,3 +238,17 @@ def test_normal_rules_raise_no_card(session: Session, now: datetime, actor: User
     case = returns(3)(session, pv, actor, now)
     run_anomaly_rules(session, now)
     assert session.scalars(select(Alert).where(Alert.case_id == case.id)).all() == []
+
+
+def test_step_overdue_names_the_first_late_step_of_a_case(
+    session: Session, now: datetime, actor: User
+) -> None:
+    pv = data.version(session, now)
+    case = data.case(session, pv, _ago(now, days=10))
+    first = data.task(session, case, _ago(now, days=10), _ago(now, days=3), name="受理审查")
+    data.task(session, case, _ago(now, days=9), _ago(now, days=2), name="部门审查")
+    found = [a for a in run_anomaly_rules(session, now) if a.rule_code == "step_overdue"]
+    assert [(a.case_id, a.rule_code) for a in found] == [(case.id, "step_overdue")]
+    assert "步骤『受理审查』" in found[0].explanation
+    [anomaly] = session.scalars(select(Anomaly).where(Anomaly.case_id == case.id))
+    assert anomaly.facts["task"] == first.id and anomaly.id == found[0].id
