@@ -35,6 +35,7 @@ from app.services.audit import record_event
 from app.services.case_alerts import case_alert_rows, refresh_paused_clocks
 from app.services.deadline_rules import (
     DueDates,
+    ScanBudget,
     Threshold,
     alert_row,
     item_threshold,
@@ -46,6 +47,10 @@ from app.services.errors import NotFound, PermissionDenied
 from app.services.runtime import load_calendar
 
 CLOSED = ("completed", "terminated")
+# New alerts per scan: a first scan over a backlog (say 100 000 late steps after an import) raises the
+# most urgent ones now — 督办 red cards, then overdue steps and cases by how late they are, then warnings
+# by due date — and the rest on the next runs (every 5 minutes), so each scan stays bounded.
+ALERT_BUDGET = 10_000
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class ScanReport:
     raised: int
     resolved: int
     by_level: dict[str, int] = field(default_factory=dict)
+    deferred: bool = False  # the budget was reached: more alerts are raised by the next scan
 
 
 def dedupe_key(case_id: Any, task: Any, level: str) -> ColumnElement[str]:
@@ -138,8 +144,8 @@ def _item_thresholds(session: Session, item_ids: set[int]) -> dict[int | None, T
     return {item_id: item_threshold(settings) for item_id, settings in rows}
 
 
-def _step_rows(session: Session, dates: DueDates) -> list[dict[str, Any]]:
-    """Warning and yellow rows for open steps that do not have them yet."""
+def _step_rows(session: Session, dates: DueDates, budget: ScanBudget, level: str) -> list[dict[str, Any]]:
+    """Yellow (overdue) or warning rows for open steps that do not have them yet, earliest due first."""
     thresholds, warning_filters = _step_thresholds(session, dates)
     ratio = HumanTask.properties["warningRatio"].as_string()
     days = HumanTask.properties["warningDays"].as_string()
@@ -160,19 +166,22 @@ def _step_rows(session: Session, dates: DueDates) -> list[dict[str, Any]]:
         .join(Case, Case.id == HumanTask.case_id)
         .where(HumanTask.state == "open", Case.status == "open")
     )
-    overdue = base.where(
-        HumanTask.due_at < dates.now, not_alerted(dedupe_key(HumanTask.case_id, HumanTask.id, "yellow"))
-    )
     texts: dict[tuple[Any, ...], str | None] = {}  # per distinct (step name, created day, due, threshold)
-    rows = _step_cards(session.execute(overdue), dates, None, "yellow", texts)
-    if warning_filters:
-        soon = base.where(
+    if level == "yellow":
+        query = base.where(
+            HumanTask.due_at < dates.now, not_alerted(dedupe_key(HumanTask.case_id, HumanTask.id, "yellow"))
+        )
+    elif warning_filters:
+        query = base.where(
             HumanTask.due_at >= dates.now,
             or_(*warning_filters),
             not_alerted(dedupe_key(HumanTask.case_id, HumanTask.id, "warning")),
         )
-        rows += _step_cards(session.execute(soon), dates, thresholds, "warning", texts)
-    return rows
+    else:
+        return []
+    found = session.execute(query.order_by(HumanTask.due_at, HumanTask.id).limit(budget.limit())).all()
+    rows = _step_cards(found, dates, None if level == "yellow" else thresholds, level, texts)
+    return budget.keep(rows, len(found))
 
 
 def _step_cards(
@@ -210,8 +219,8 @@ def _step_text(
     return step_explanation(name, limit, due, dates, overdue=threshold is None)
 
 
-def _order_rows(session: Session, now: datetime) -> list[dict[str, Any]]:
-    """Red cards: an unanswered 督办 order past its deadline on a still-open case."""
+def _order_rows(session: Session, now: datetime, budget: ScanBudget) -> list[dict[str, Any]]:
+    """Red cards: an unanswered 督办 order past its deadline on a still-open case, earliest deadline first."""
     key = dedupe_key(SupervisionOrder.case_id, literal("o") + cast(SupervisionOrder.id, String), "red")
     query = (
         select(
@@ -231,12 +240,17 @@ def _order_rows(session: Session, now: datetime) -> list[dict[str, Any]]:
             not_alerted(key),
         )
     )
+    found = session.execute(
+        query.order_by(SupervisionOrder.deadline, SupervisionOrder.id).limit(budget.limit())
+    )
     rows = []
-    for order_id, case_id, deadline, code, name, number in session.execute(query):
+    fetched = 0
+    for order_id, case_id, deadline, code, name, number in found:
+        fetched += 1
         text = f"督办单要求{name}于 {deadline.isoformat(timespec='minutes')} 前办理并答复，期限已过仍未答复"
         dedupe = f"{case_id}:o{order_id}:red"
         rows.append(alert_row(dedupe, case_id, None, code, "red", "order_overdue", text, now, number))
-    return rows
+    return budget.keep(rows, fetched)
 
 
 def resolve_alerts(session: Session, now: datetime) -> int:
@@ -265,19 +279,27 @@ def resolve_alerts(session: Session, now: datetime) -> int:
     return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
 
 
-def scan_deadlines(session: Session, now: datetime, calendar: WorkingCalendar | None = None) -> ScanReport:
-    """Raise warning / yellow / red cards that are due and resolve the ones that no longer apply."""
+def scan_deadlines(
+    session: Session, now: datetime, calendar: WorkingCalendar | None = None, budget: int = ALERT_BUDGET
+) -> ScanReport:
+    """Raise warning / yellow / red cards that are due (at most `budget`, most urgent first) and resolve
+    the ones that no longer apply."""
     calendar = calendar or load_calendar(session)
     dates = DueDates(calendar, now)
     resolved = resolve_alerts(session, now)
     refresh_paused_clocks(session, calendar, now)
-    rows = _step_rows(session, dates) + case_alert_rows(session, dates) + _order_rows(session, now)
+    left = ScanBudget(budget)
+    rows = _order_rows(session, now, left)
+    rows += _step_rows(session, dates, left, "yellow")
+    rows += case_alert_rows(session, dates, left, "yellow")
+    rows += _step_rows(session, dates, left, "warning")
+    rows += case_alert_rows(session, dates, left, "warning")
     inserted = raise_alerts(session, rows, now)
     by_level: dict[str, int] = {}
     for row in inserted:
         by_level[row["level"]] = by_level.get(row["level"], 0) + 1
     session.flush()
-    return ScanReport(raised=len(inserted), resolved=resolved, by_level=by_level)
+    return ScanReport(raised=len(inserted), resolved=resolved, by_level=by_level, deferred=left.deferred)
 
 
 def acknowledge_alert(session: Session, alert_id: int, actor: User, now: datetime) -> Alert:

@@ -23,6 +23,7 @@ from app.services.clocks import (
 )
 from app.services.deadline_rules import (
     DueDates,
+    ScanBudget,
     Threshold,
     alert_row,
     case_explanation,
@@ -111,8 +112,11 @@ def _distinct_dues(session: Session, due: Any) -> list[tuple[datetime, int | Non
     return [(row[0], row[1], row[2]) for row in session.execute(query)]
 
 
-def case_alert_rows(session: Session, dates: DueDates) -> list[dict[str, Any]]:
-    """Warning and yellow cards for open, running cases past or near their promised (else statutory) due."""
+def case_alert_rows(
+    session: Session, dates: DueDates, budget: ScanBudget, level: str
+) -> list[dict[str, Any]]:
+    """Yellow (past) or warning (near) cards for open, running cases by their promised (else statutory)
+    due, earliest due first, within the scan's budget."""
     due = func.coalesce(Case.promised_due_at, Case.statutory_due_at)
     thresholds: dict[int | None, Threshold] = {}
     cutoffs: dict[datetime, datetime | None] = {}
@@ -136,10 +140,14 @@ def case_alert_rows(session: Session, dates: DueDates) -> list[dict[str, Any]]:
         .outerjoin(extended, extended.c.case_id == Case.id)
         .where(Case.status == "open", clock_running())
     )
-    found = list(session.execute(base.where(due < dates.now, _not_alerted("yellow"))))
-    if cutoffs:
+    if level == "yellow":
+        query = base.where(due < dates.now, _not_alerted("yellow"))
+    elif cutoffs:
         soon = [due == d if c is None else and_(due == d, Case.created_at < c) for d, c in cutoffs.items()]
-        found += session.execute(base.where(due >= dates.now, or_(*soon), _not_alerted("warning")))
+        query = base.where(due >= dates.now, or_(*soon), _not_alerted("warning"))
+    else:
+        return []
+    found = session.execute(query.order_by(due, Case.id).limit(budget.limit())).all()
     texts: dict[tuple[Any, ...], tuple[str, str, str] | None] = {}  # few distinct (limit, due, item) facts
     rows: list[dict[str, Any]] = []
     local, now = dates.local, dates.now
@@ -149,10 +157,10 @@ def case_alert_rows(session: Session, dates: DueDates) -> list[dict[str, Any]]:
             texts[key] = _card(dates, thresholds.get(item_id, Threshold()), key)
         card = texts[key]
         if card is not None:
-            level, rule, text = card
-            dedupe = f"{case_id}:-:{level}"
-            rows.append(alert_row(dedupe, case_id, None, dept, level, rule, text, now, number))
-    return rows
+            card_level, rule, text = card
+            dedupe = f"{case_id}:-:{card_level}"
+            rows.append(alert_row(dedupe, case_id, None, dept, card_level, rule, text, now, number))
+    return budget.keep(rows, len(found))
 
 
 def _card(dates: DueDates, threshold: Threshold, facts: tuple[Any, ...]) -> tuple[str, str, str] | None:

@@ -189,3 +189,28 @@ def case_explanation(limit: int, due: date, dates: DueDates, overdue: bool, kind
         f"办件{kind}时限{limit}个工作日，已用{used}个工作日（{percent(used, limit)}%），"
         f"剩余{left}个工作日（截止 {due.isoformat()}）"
     )
+
+
+class ScanBudget:
+    """At most `left` new alerts in one scan, most urgent first; `deferred` when candidates were left over.
+
+    Each candidate query asks for one row more than is left (ordered by due date, the most overdue
+    first), so the scan knows whether the next run has more to raise without counting them all.
+    """
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+        self.deferred = False
+
+    def limit(self) -> int:
+        """The LIMIT of the next candidate query: what is left, plus one to see whether more remain."""
+        return max(self.left, 0) + 1
+
+    def keep(self, rows: list[dict[str, Any]], fetched: int) -> list[dict[str, Any]]:
+        """The alert rows that fit. `fetched`: candidate rows the query returned (some may not warn yet);
+        more than what was left means candidates remain for the next scan."""
+        if fetched > self.left:
+            self.deferred = True
+        rows = rows[: max(self.left, 0)]
+        self.left -= len(rows)
+        return rows

@@ -207,3 +207,21 @@ def test_acknowledge(session: Session, pv: ProcessVersion, now: datetime) -> Non
     acknowledge_alert(session, alert.id, supervisor, now)
     acknowledge_alert(session, alert.id, supervisor, now + timedelta(hours=1))  # a no-op
     assert alert.acknowledged_by_id == supervisor.id and alert.acknowledged_at == now
+
+
+def test_a_backlog_is_raised_most_urgent_first_within_the_budget(
+    session: Session, pv: ProcessVersion, now: datetime
+) -> None:
+    late = [_step(session, pv, now, used, 5, name=f"超期{used}") for used in (7, 12, 9)]
+    soon = _step(session, pv, now, 4, 5, name="将到期")
+    first = scan_deadlines(session, now, budget=2)
+    raised = session.scalars(select(Alert).order_by(Alert.id)).all()
+    assert (first.raised, first.deferred) == (2, True)
+    assert [a.human_task_id for a in raised] == [late[1].id, late[2].id]  # the most overdue first
+    second = scan_deadlines(session, now + timedelta(minutes=5), budget=2)
+    assert (second.raised, second.deferred) == (2, False)
+    assert [a.human_task_id for a in session.scalars(select(Alert).order_by(Alert.id))][2:] == [
+        late[0].id,
+        soon.id,
+    ]
+    assert scan_deadlines(session, now + timedelta(minutes=10), budget=2).raised == 0
