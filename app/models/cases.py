@@ -64,7 +64,16 @@ class HumanTask(Base):
 
     __tablename__ = "human_task"
     __table_args__ = (
-        Index("ix_human_task_claimable", "state", "candidate_role", "candidate_department", "due_at"),
+        # id and assignee_id: claimable counts and pages from the index alone (migration 0006)
+        Index(
+            "ix_human_task_claimable",
+            "state",
+            "candidate_role",
+            "candidate_department",
+            "due_at",
+            "id",
+            "assignee_id",
+        ),
         Index("ix_human_task_assignee", "assignee_id", "state", "due_at"),
         Index("ix_human_task_case_state", "case_id", "state"),
         Index("ix_human_task_completed_by", "completed_by_id", "completed_at"),

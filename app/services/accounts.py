@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -121,18 +121,22 @@ def issue_api_token(session: Session, user: User, now: datetime, ttl_hours: int)
     return token, row
 
 
+# Built once: SQLAlchemy then reuses its cache key and compiled form (the statement is the same for every
+# API request, only the hash differs). Token, user and memberships (with role and department) in one query.
+_TOKEN_WITH_USER = (
+    select(ApiToken)
+    .options(joinedload(ApiToken.user).joinedload(User.memberships))
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def user_for_token(session: Session, token: str, now: datetime) -> User:
     """Resolve a bearer token to its active user (one query), or raise AuthenticationFailed.
 
     `last_used_at` is written only when it is TOKEN_TOUCH_INTERVAL old or more, so most API calls do not
     need a write transaction of their own just to record it; the caller commits when the row changed.
     """
-    query = (
-        select(ApiToken)
-        .options(joinedload(ApiToken.user).joinedload(User.memberships))
-        .where(ApiToken.token_hash == _hash_token(token))
-    )
-    row = session.scalars(query).unique().one_or_none()
+    row = session.scalars(_TOKEN_WITH_USER, {"token_hash": _hash_token(token)}).unique().one_or_none()
     if row is None or row.expires_at <= now or not row.user.active:
         raise AuthenticationFailed("令牌无效或已过期 (invalid or expired token)")
     if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_INTERVAL:

@@ -17,6 +17,9 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parents[2] / "migrations")
 def init_web(app: Flask) -> None:
     """Bind extensions and register every blueprint and handler."""
     db.init_app(app)
+    from app.web import database
+
+    database.register(app)  # first: its before-request hook picks the SQLite transaction mode
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -68,9 +71,6 @@ def init_web(app: Flask) -> None:
     csrf.exempt(api.bp)
     errors.register(app)
     security.register(app)
-    from app.web import database
-
-    database.register(app)
 
 
 def _select_locale() -> str:

@@ -1,26 +1,74 @@
-"""Database engine settings applied when the engine is first created (SQLite WAL, locking)."""
+"""Database engine settings applied when the engine is first created (SQLite WAL, locking).
+
+SQLite allows one writer at a time. A transaction that reads first and writes later must upgrade its read
+lock, and in WAL mode that upgrade fails at once (SQLITE_BUSY, no busy wait) when another connection wrote
+in the meantime: so every transaction begins IMMEDIATE, holding the write lock from its first statement.
+
+Except the read-only requests: GET, HEAD and OPTIONS begin their transactions deferred (a plain BEGIN), so
+they neither wait for nor block the writers (other workers, the scheduler). A statement that would write in
+such a transaction raises `NeedsWriteLock` before it reaches SQLite; the request is then rolled back and run
+again from the start with write-locked (IMMEDIATE) transactions. Writes are therefore never attempted
+without the write lock; a GET that writes (opening a 抄送 marks it read, an API token's use is recorded once
+a minute) costs its reads twice.
+"""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.extensions import db
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: first words of the statements a deferred transaction may run (anything else counts as a write)
+READ_STATEMENTS = frozenset({"SELECT", "PRAGMA", "EXPLAIN", "SAVEPOINT", "RELEASE", "ROLLBACK"})
+_DEFERRED: ContextVar[bool] = ContextVar("govflow_sqlite_deferred_begin", default=False)
+_INFO_KEY = "govflow_deferred"
+_WRITE_LOCKED = "govflow_write_locked"
+
+
+class NeedsWriteLock(Exception):
+    """A statement would write in a SQLite transaction begun without the write lock (deferred)."""
+
 
 def register(app: Flask) -> None:
-    """Configure SQLite connections for WAL, foreign keys and immediate write transactions."""
+    """Configure SQLite connections, and on SQLite run read-only requests in deferred transactions."""
     with app.app_context():
         engine = db.engine
-        if engine.dialect.name == "sqlite":
-            configure_sqlite(engine)
+        if engine.dialect.name != "sqlite":
+            return
+        configure_sqlite(engine)
+
+    @app.before_request
+    def _begin_deferred_when_reading() -> None:
+        _DEFERRED.set(request.method in READ_ONLY_METHODS and not g.get(_WRITE_LOCKED, False))
+
+    @app.teardown_request
+    def _begin_immediate_again(_error: BaseException | None) -> None:
+        _DEFERRED.set(False)
+        g.pop(_WRITE_LOCKED, None)
+
+    @app.errorhandler(NeedsWriteLock)
+    def _again_with_write_lock(_error: NeedsWriteLock) -> Any:
+        """Roll back and run the request again (its before-request hooks, then the view) write-locked."""
+        db.session.rollback()
+        _DEFERRED.set(False)
+        setattr(g, _WRITE_LOCKED, True)  # for the before-request hooks run again below
+        try:
+            response = app.preprocess_request()
+            if response is None:
+                response = app.dispatch_request()
+        except Exception as error:  # handled as the first run would have been (403, 404, …)
+            response = app.handle_user_exception(error)
+        return response
 
 
 def configure_sqlite(engine: Engine) -> None:
-    """SQLite: WAL, foreign keys, busy timeout, and BEGIN IMMEDIATE so a transaction holds the write lock."""
+    """SQLite: WAL, foreign keys, busy timeout; BEGIN IMMEDIATE, or deferred BEGIN inside `_DEFERRED`."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -35,4 +83,16 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        deferred = _DEFERRED.get()
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        conn.info[_INFO_KEY] = deferred
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _refuse_writes_without_lock(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if conn.info.get(_INFO_KEY) and statement.lstrip().split(None, 1)[0].upper() not in READ_STATEMENTS:
+            raise NeedsWriteLock(statement.split(None, 1)[0])
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _transaction_over(conn: Any) -> None:
+        conn.info[_INFO_KEY] = False

@@ -98,3 +98,27 @@ def test_openapi_lists_the_routes(client: FlaskClient) -> None:
     assert "post" in document["paths"]["/auth/tokens"]
     assert document["paths"]["/auth/tokens"]["post"]["security"] == []
     assert "get" in document["paths"]["/me"]
+
+
+def test_token_use_is_recorded_at_most_once_a_minute_and_inactive_users_are_refused(
+    session: Session, client: FlaskClient, now: datetime
+) -> None:
+    user = create_user(session, now, username="toucher")
+    headers = {"Authorization": f"Bearer {_token(client, 'toucher')}"}
+    row = session.scalars(select(ApiToken)).one()
+    assert row.last_used_at is None
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    session.refresh(row)
+    first = row.last_used_at
+    assert first is not None
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    session.refresh(row)
+    assert row.last_used_at == first  # less than a minute later: not written again
+    row.last_used_at = first - timedelta(minutes=2)
+    session.flush()
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    session.refresh(row)
+    assert row.last_used_at is not None and row.last_used_at >= first
+    user.active = False
+    session.flush()
+    assert client.get("/api/v1/me", headers=headers).status_code == 401

@@ -282,3 +282,20 @@ def test_start_and_complete_responses_name_the_next_open_tasks(
         headers=h["leader"],
     ).get_json()
     assert done["case_status"] == "completed" and done["next_tasks"] == [] and done["new_tasks"] == 0
+
+
+def test_list_total_is_the_count_without_filters_and_counted_again_with_them(
+    session: Session, client: FlaskClient, api: dict[str, Any]
+) -> None:
+    h = api["h"]
+    first = _start(client, h["clerk"], title="食品经营许可")
+    _start(client, h["clerk"], title="建设工程规划")
+    listed = client.get("/api/v1/tasks?view=claimable", headers=h["clerk"]).get_json()
+    assert listed["total"] == listed["counts"]["claimable"] == 2 and len(listed["items"]) == 2
+    for query, total in ((f"&q={first}", 1), ("&q=没有这个", 0), ("&department=market", 0), ("&page=2", 2)):
+        listed = client.get(f"/api/v1/tasks?view=claimable{query}", headers=h["clerk"]).get_json()
+        assert listed["total"] == total and listed["counts"]["claimable"] == 2, query
+    assert listed["items"] == []  # page 2 of 2 rows
+    cc = client.get("/api/v1/tasks?view=cc", headers=h["clerk"]).get_json()
+    assert cc["total"] == 0 and cc["counts"]["cc"] == 0
+    assert client.get("/api/v1/tasks?view=claimable&due_state=soon", headers=h["clerk"]).status_code == 400

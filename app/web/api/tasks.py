@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from flask import jsonify, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -18,7 +18,7 @@ from app.services.case_views import case_opinions
 from app.services.cases import complete_task
 from app.services.errors import InvalidInput
 from app.services.proxies import behalf_label
-from app.services.task_lists import TaskFilters, TaskRow, count_tasks, list_tasks, principal_names
+from app.services.task_lists import TaskFilters, TaskRow, principal_names, tasks_with_counts
 from app.web.api import bp
 from app.web.api.auth import api_user, json_body
 from app.web.clock import now
@@ -94,11 +94,8 @@ def task_json(task: HumanTask) -> dict[str, Any]:
     }
 
 
-def open_tasks_json(session: Session, case_id: int, task_uuids: Sequence[str]) -> list[dict[str, Any]]:
-    """The case's open tasks among `task_uuids` (what comes next), in one query, oldest first."""
-    if not task_uuids:
-        return []
-    columns = (
+_NEXT_TASKS = (
+    select(
         HumanTask.id,
         HumanTask.bpmn_id,
         HumanTask.name,
@@ -106,13 +103,21 @@ def open_tasks_json(session: Session, case_id: int, task_uuids: Sequence[str]) -
         HumanTask.candidate_department,
         HumanTask.assignee_id,
     )
-    rows = session.execute(
-        select(*columns)
-        .where(HumanTask.case_id == case_id, HumanTask.state == "open", HumanTask.task_uuid.in_(task_uuids))
-        .order_by(HumanTask.id)
+    .where(
+        HumanTask.case_id == bindparam("case_id"),
+        HumanTask.state == "open",
+        HumanTask.task_uuid.in_(bindparam("uuids", expanding=True)),
     )
-    keys = ("id", "bpmn_id", "name", "candidate_role", "candidate_department", "assignee_id")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
+    .order_by(HumanTask.id)
+)  # built once: the start and complete responses run it with new values
+
+
+def open_tasks_json(session: Session, case_id: int, task_uuids: Sequence[str]) -> list[dict[str, Any]]:
+    """The case's open tasks among `task_uuids` (what comes next), in one query, oldest first."""
+    if not task_uuids:
+        return []
+    rows = session.execute(_NEXT_TASKS, {"case_id": case_id, "uuids": list(task_uuids)})
+    return [dict(row._mapping) for row in rows]
 
 
 def opinion_json(opinion: Opinion) -> dict[str, Any]:
@@ -130,9 +135,9 @@ def opinion_json(opinion: Opinion) -> dict[str, Any]:
 @bp.get("/tasks")
 def tasks_list() -> Any:
     """To-do lists: view=todo|claimable|done|cc with filters and pagination."""
-    user, at = api_user(), now()
-    view = request.args.get("view", "todo")
-    page = list_tasks(db.session(), user, view, _filters(), _int_arg("page", 1), _int_arg("per_page", 20), at)
+    view, filters = request.args.get("view", "todo"), _filters()
+    page_number, per_page = _int_arg("page", 1), _int_arg("per_page", 20)
+    page, counts = tasks_with_counts(db.session(), api_user(), view, filters, page_number, per_page, now())
     principals = principal_names(db.session(), page.items)
     return jsonify(
         {
@@ -141,7 +146,7 @@ def tasks_list() -> Any:
             "per_page": page.per_page,
             "total": page.total,
             "pages": page.pages,
-            "counts": count_tasks(db.session(), user, at),
+            "counts": counts,
         }
     )
 
