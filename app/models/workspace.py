@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.accounts import User
@@ -31,10 +31,24 @@ class TaskCopy(Base):
 
 
 class ProxyRule(Base):
-    """代理 (vacation proxy): while it lasts, the principal's tasks go to the substitute."""
+    """代理 (vacation proxy): while it lasts, the principal's tasks go to the substitute.
+
+    `applied_at`: when the principal's open tasks were moved (at creation if active then, else by the
+    `proxy_rules` job once `starts_at` passed). `reverted_at`: when the tasks were given back (the job after
+    `ends_at`, or `cancel_proxy`); a rule with `reverted_at` set is finished.
+    """
 
     __tablename__ = "proxy_rule"
-    __table_args__ = (Index("ix_proxy_rule_principal_period", "principal_id", "starts_at", "ends_at"),)
+    __table_args__ = (
+        Index("ix_proxy_rule_principal_period", "principal_id", "starts_at", "ends_at"),
+        # the job's scan: only rules not finished yet (migration 0007)
+        Index(
+            "ix_proxy_rule_pending",
+            "starts_at",
+            postgresql_where=text("reverted_at IS NULL"),
+            sqlite_where=text("reverted_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     principal_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
@@ -44,6 +58,8 @@ class ProxyRule(Base):
     ends_at: Mapped[datetime]
     created_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None]
+    applied_at: Mapped[datetime | None]
+    reverted_at: Mapped[datetime | None]
 
     principal: Mapped[User] = relationship(foreign_keys=[principal_id])
     substitute: Mapped[User] = relationship(foreign_keys=[substitute_id])

@@ -33,6 +33,7 @@ JOBS: tuple[Job, ...] = (
     ),
     Job("anomaly_rules", 900, jobs.anomaly_rules, "异常办件规则 (anomaly rules)"),
     Job("deliver_outbox", 10, jobs.deliver_outbox, "投递发件箱：监察平台、邮件、短信 (deliver the outbox)"),
+    Job("proxy_rules", 60, jobs.proxy_rules, "代理开始与结束：待办转给代理人、交还本人 (vacation proxies)"),
     Job("evaluation_invitations", 86400, jobs.evaluation_invitations, "好差评邀请 (invite unrated cases)"),
 )
 

@@ -21,6 +21,7 @@ from app.services.delivery import (
     send,
 )
 from app.services.delivery.outbox import CHANNELS
+from app.services.proxies import due_proxy_rule_ids, run_proxy_rule
 from app.services.timers import due_timer_case_ids, fire_case_timers, mark_case_error
 
 
@@ -111,7 +112,8 @@ def deadline_scan(now: datetime) -> str:
     report = scan_deadlines(session, now, load_calendar(session))
     session.commit()
     levels = " ".join(f"{level}={count}" for level, count in sorted(report.by_level.items()))
-    return f"raised={report.raised} resolved={report.resolved}" + (f" ({levels})" if levels else "")
+    more = " more=next-run" if report.deferred else ""
+    return f"raised={report.raised} resolved={report.resolved}" + (f" ({levels})" if levels else "") + more
 
 
 def anomaly_rules(now: datetime) -> str:
@@ -140,3 +142,32 @@ def evaluation_invitations(now: datetime) -> str:
     invited = invite_unrated(session, now)
     session.commit()
     return f"invited={invited}"
+
+
+def proxy_rules(now: datetime) -> str:
+    """Vacation proxies (代理) whose start or end has come: move the principal's open tasks to the
+    substitute, or give them back. Each rule in its own transaction, claimed with FOR UPDATE SKIP LOCKED
+    (two nodes never handle the same rule); a rule with a task locked by someone else is finished next run."""
+    session = db.session()
+    rule_ids = due_proxy_rule_ids(session, now)
+    session.commit()
+    started = ended = moved = returned = unfinished = failed = 0
+    for rule_id in rule_ids:
+        try:
+            run = run_proxy_rule(session, rule_id, now)
+            session.commit()
+        except Exception:  # one broken rule does not stop the others; it is tried again next run
+            session.rollback()
+            current_app.logger.exception("proxy rule %s failed", rule_id)
+            failed += 1
+            continue
+        if run is None:  # another node has it, or it is no longer due
+            continue
+        started += int(run.kind == "start" and run.complete)
+        ended += int(run.kind == "end" and run.complete)
+        unfinished += int(not run.complete)
+        moved, returned = moved + run.moved, returned + run.returned
+    return (
+        f"started={started} ended={ended} moved={moved} returned={returned} "
+        f"unfinished={unfinished} failed={failed}"
+    )

@@ -5,14 +5,25 @@ Decisions (see docs/architecture.md, "Approver workspace"):
 - New tasks that would go to the principal personally (applicant tasks, an `assignee` property) go to the
   substitute. Role-candidate tasks go to the substitute only when the principal is the *only* active holder
   of that role (in that department): otherwise the other holders can still claim them.
-- Creating a rule that is already active moves the principal's open tasks to the substitute. A rule that
-  starts later moves nothing; while it is active the substitute may still see and act on the tasks assigned
-  to the principal (`acting_for`).
+- The start: the principal's open tasks (assigned to them, not out on 委派, of the rule's process) move to
+  the substitute — when the rule is created if it is active then, else when the `proxy_rules` job runs
+  after `starts_at` (`applied_at` records it). Each move: property `onBehalfOf`, a `task.proxied` audit
+  event; the substitute is notified. Until the job has run, the substitute may already see and act on the
+  tasks assigned to the principal (`acting_for`).
 - A moved task is marked with the property `onBehalfOf` = principal id: opinions get `on_behalf_of`, the
-  principal's to-do list still shows it ("张三 (代 李四)").
-- When `ends_at` passes, new tasks go to the principal again; moved tasks stay with the substitute (no task
-  changes hands behind a handler's back). Cancelling a rule (also after it ended) gives every moved task
-  that is still open and not delegated back to the principal.
+  principal's to-do list still shows it ("张三 (代 李四)"), also after the rule ended if it stays.
+- The end: when the job runs after `ends_at`, or at `cancel_proxy` (`reverted_at` records it), every task
+  the rule gave the substitute (moved at the start or routed while it lasted: `onBehalfOf` = principal)
+  that is still open, assigned to the substitute and not handed on goes back to the principal (`onBehalfOf`
+  removed, `task.proxy_returned` event; the principal and the substitute are notified). Tasks that stay:
+  转办 by the substitute (another assignee, no `onBehalfOf`); out on 委派 (`owner_id` set: they come back to
+  the substitute, who finishes them); and 委派 answered (an opinion on behalf of the substitute: the
+  answer was given to them). A task a following rule of the principal (already active) covers goes to
+  that rule's substitute instead, or simply stays when it is the same one.
+- Both ends lock what they change: the job claims each rule row with FOR UPDATE SKIP LOCKED (two nodes
+  never handle the same rule), every task row the same way (a task being worked on is left alone);
+  `cancel_proxy` waits for the rule row. When a task was skipped, `applied_at` / `reverted_at` stay empty
+  and the next run finishes the rule; the job run again on a finished rule changes nothing.
 - No chains: a substitute's own rule is not followed, and a rule whose substitute delegates back is refused.
 """
 
@@ -21,16 +32,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.models import Case, HumanTask, ProcessVersion, ProxyRule, User
+from app.models import Case, HumanTask, Opinion, ProcessVersion, ProxyRule, User
 from app.services.audit import record_event
 from app.services.directory import get_active_user, is_staff, role_holders
 from app.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from app.services.notifications import notify
 from app.services.permissions import Candidates, may_act
+from app.services.runtime import working_calendar
 
 ON_BEHALF = "onBehalfOf"
 MAX_PROXY_DAYS = 366
@@ -172,7 +184,10 @@ def set_proxy(
     )
     session.add(rule)
     session.flush()
-    moved = _move_open_tasks(session, rule, actor, now) if starts_at <= now < ends_at else 0
+    moved = 0
+    if starts_at <= now < ends_at:
+        moved, complete = _move_open_tasks(session, rule, actor, now)
+        rule.applied_at = now if complete else None  # else the job moves the rest
     title = f"{principal.display_name} 请您代理其待办事项"
     body = f"{starts_at.isoformat()} 至 {ends_at.isoformat()}；已转来 {moved} 件待办。"
     notify(session, substitute.id, "proxy.set", title, body, "/tasks?view=todo", None, now)
@@ -181,32 +196,123 @@ def set_proxy(
     return rule
 
 
-def _tasks_of(session: Session, user_id: int, process_id: str | None) -> list[HumanTask]:
-    query = select(HumanTask).where(
-        HumanTask.assignee_id == user_id, HumanTask.state == "open", HumanTask.owner_id.is_(None)
-    )
+def _open_tasks_of(user_id: int, process_id: str | None) -> list[ColumnElement[bool]]:
+    """Open tasks assigned to `user_id`, not out on 委派, of `process_id` (None: any)."""
+    conditions = [HumanTask.assignee_id == user_id, HumanTask.state == "open", HumanTask.owner_id.is_(None)]
     if process_id is not None:
-        query = (
-            query.join(Case, Case.id == HumanTask.case_id)
-            .join(ProcessVersion, ProcessVersion.id == Case.process_version_id)
-            .where(ProcessVersion.process_id == process_id)
+        conditions.append(
+            exists().where(
+                Case.id == HumanTask.case_id,
+                ProcessVersion.id == Case.process_version_id,
+                ProcessVersion.process_id == process_id,
+            )
         )
+    return conditions
+
+
+def _principal_tasks(rule: ProxyRule) -> list[ColumnElement[bool]]:
+    """What the start moves: the principal's open tasks (of the rule's process)."""
+    return _open_tasks_of(rule.principal_id, rule.process_id)
+
+
+def _substitute_tasks(rule: ProxyRule) -> list[ColumnElement[bool]]:
+    """What the end gives back: the substitute's open tasks held for the principal, not delegated by them."""
+    answered_delegation = exists().where(
+        Opinion.human_task_id == HumanTask.id, Opinion.on_behalf_of_id == rule.substitute_id
+    )
+    return [
+        *_open_tasks_of(rule.substitute_id, rule.process_id),
+        HumanTask.properties[ON_BEHALF].as_string() == str(rule.principal_id),
+        ~answered_delegation,
+    ]
+
+
+def _claim_tasks(session: Session, conditions: list[ColumnElement[bool]]) -> list[HumanTask]:
+    """The matching tasks, locked; rows another transaction holds are skipped (PostgreSQL; SQLite holds
+    the write lock)."""
+    query = (
+        select(HumanTask)
+        .where(*conditions)
+        .order_by(HumanTask.id)
+        .options(selectinload(HumanTask.case).selectinload(Case.process_version))
+        .with_for_update(of=HumanTask, skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
     return list(session.scalars(query))
 
 
-def _move_open_tasks(session: Session, rule: ProxyRule, actor: User, now: datetime) -> int:
-    tasks = _tasks_of(session, rule.principal_id, rule.process_id)
+def _all_done(session: Session, conditions: list[ColumnElement[bool]], kept: set[int]) -> bool:
+    """After the changes: does no task match any more (but those deliberately `kept`)? A task skipped
+    because it was locked still matches, and the rule is finished by a later run."""
+    session.flush()
+    return set(session.scalars(select(HumanTask.id).where(*conditions))) <= kept
+
+
+def _move_open_tasks(
+    session: Session, rule: ProxyRule, actor: User | None, now: datetime
+) -> tuple[int, bool]:
+    """The start: move the principal's open tasks to the substitute. (moved, nothing skipped)"""
+    conditions = _principal_tasks(rule)
+    tasks = _claim_tasks(session, conditions)
     for task in tasks:
-        task.assignee_id = rule.substitute_id
-        task.properties = {**task.properties, ON_BEHALF: str(rule.principal_id)}
-        detail = {"task": task.bpmn_id, "task_id": task.id, "to": rule.substitute_id, "rule": rule.id}
-        record_event(session, task.case, actor, "task.proxied", detail, now)
-    return len(tasks)
+        _hand(session, task, rule, rule.substitute_id, actor, now)
+    return len(tasks), _all_done(session, conditions, set())
+
+
+def _hand(
+    session: Session, task: HumanTask, rule: ProxyRule, to_id: int, actor: User | None, now: datetime
+) -> None:
+    """Give `task` to `to_id` on behalf of the rule's principal (`rule`: the rule that moves it, or the
+    ending rule whose task goes on to the substitute of the principal's following rule)."""
+    task.assignee_id = to_id
+    task.properties = {**task.properties, ON_BEHALF: str(rule.principal_id)}
+    detail = {"task": task.bpmn_id, "task_id": task.id, "to": to_id, "rule": rule.id}
+    record_event(session, task.case, actor, "task.proxied", detail, now)
+
+
+@dataclass(frozen=True)
+class GiveBack:
+    """What the end of a rule did: tasks back to the principal, tasks on to a following rule's substitute,
+    and whether every task was handled (none skipped because it was locked)."""
+
+    returned: int
+    handed_on: dict[int, int]
+    complete: bool
+
+
+def _give_back(session: Session, rule: ProxyRule, actor: User | None, now: datetime) -> GiveBack:
+    """The end: the tasks the rule gave the substitute go back to the principal (or to the substitute of
+    the principal's rule active now, if any, for the task's process)."""
+    conditions = _substitute_tasks(rule)
+    tasks = _claim_tasks(session, conditions)
+    following = active_rules(session, now, rule.principal_id) if tasks else []  # this rule is over
+    returned, kept = 0, set()
+    handed_on: dict[int, int] = {}
+    for task in tasks:
+        process_id = task.case.process_version.process_id
+        target = substitute_in(following, rule.principal_id, process_id)
+        if target == rule.substitute_id:
+            kept.add(task.id)
+        elif target is not None:
+            _hand(session, task, rule, target, actor, now)
+            handed_on[target] = handed_on.get(target, 0) + 1
+        else:
+            task.assignee_id = rule.principal_id
+            task.properties = {k: v for k, v in task.properties.items() if k != ON_BEHALF}
+            detail = {"task_id": task.id, "to": rule.principal_id, "rule": rule.id}
+            record_event(session, task.case, actor, "task.proxy_returned", detail, now)
+            returned += 1
+    return GiveBack(returned, handed_on, _all_done(session, conditions, kept))
 
 
 def cancel_proxy(session: Session, rule_id: int, actor: User, now: datetime) -> ProxyRule:
-    """End a proxy now; the open tasks it moved (not delegated) go back to the principal."""
-    rule = session.get(ProxyRule, rule_id)
+    """End a proxy now; the open tasks it gave the substitute (not handed on) go back to the principal."""
+    rule = session.scalar(
+        select(ProxyRule)
+        .where(ProxyRule.id == rule_id)
+        .with_for_update()  # waits for a job run handling this rule
+        .execution_options(populate_existing=True)
+    )
     if rule is None:
         raise NotFound("代理设置不存在 (no such proxy rule)")
     if actor.id not in (rule.principal_id, rule.substitute_id) and not actor.has_role("admin"):
@@ -214,28 +320,106 @@ def cancel_proxy(session: Session, rule_id: int, actor: User, now: datetime) -> 
     if rule.cancelled_at is not None:
         raise Conflict("代理已取消 (already cancelled)")
     rule.cancelled_at = now
-    back = [
-        task
-        for task in _tasks_of(session, rule.substitute_id, rule.process_id)
-        if task.properties.get(ON_BEHALF) == str(rule.principal_id)
-    ]
-    for task in back:
-        task.assignee_id = rule.principal_id
-        task.properties = {k: v for k, v in task.properties.items() if k != ON_BEHALF}
-        record_event(session, task.case, actor, "task.proxy_returned", {"task_id": task.id}, now)
+    back = _give_back(session, rule, actor, now)
+    rule.reverted_at = now if back.complete else None  # else the job gives back the rest
+    _notify_handed_on(session, rule, back, now)
     notify(
         session,
         rule.principal_id,
         "proxy.cancelled",
         "代理已结束",
-        f"{len(back)} 件待办已回到您的待办。",
+        f"{back.returned} 件待办已回到您的待办。",
         "/tasks?view=todo",
         None,
         now,
     )
-    record_event(session, None, actor, "proxy.cancelled", {"rule": rule.id, "returned": len(back)}, now)
+    detail = {"rule": rule.id, "returned": back.returned}
+    record_event(session, None, actor, "proxy.cancelled", detail, now)
     session.flush()
     return rule
+
+
+def _notify_handed_on(session: Session, rule: ProxyRule, back: GiveBack, now: datetime) -> None:
+    for target, count in back.handed_on.items():
+        title = f"{rule.principal.display_name} 请您代理其待办事项"
+        notify(
+            session, target, "proxy.started", title, f"已转来 {count} 件待办。", "/tasks?view=todo", None, now
+        )
+
+
+# ---- the proxy_rules job: starts and ends that have come -------------------------------------------------
+
+
+def _start_due(now: datetime) -> ColumnElement[bool]:
+    return and_(ProxyRule.applied_at.is_(None), _active(now))
+
+
+def _end_due(now: datetime) -> ColumnElement[bool]:
+    return or_(ProxyRule.cancelled_at.is_not(None), ProxyRule.ends_at <= now)
+
+
+def due_proxy_rule_ids(session: Session, now: datetime) -> list[int]:
+    """Rules whose end (first) or start has come and is not applied yet; a plain read, claimed one by one."""
+    pending = ProxyRule.reverted_at.is_(None)  # ix_proxy_rule_pending: finished rules are not read
+    ends = select(ProxyRule.id).where(pending, _end_due(now)).order_by(ProxyRule.id)
+    starts = select(ProxyRule.id).where(pending, _start_due(now)).order_by(ProxyRule.id)
+    return [*session.scalars(ends), *session.scalars(starts)]
+
+
+@dataclass(frozen=True)
+class RuleRun:
+    """One rule handled by the job: its start or its end, the tasks that changed hands, and whether done."""
+
+    rule_id: int
+    kind: str  # "start" | "end"
+    moved: int
+    returned: int
+    complete: bool
+
+
+def run_proxy_rule(session: Session, rule_id: int, now: datetime) -> RuleRun | None:
+    """Apply the start or the end of one rule if it is due (None: not due, or another node has it)."""
+    rule = session.scalar(
+        select(ProxyRule)
+        .where(ProxyRule.id == rule_id, ProxyRule.reverted_at.is_(None), or_(_end_due(now), _start_due(now)))
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    if rule is None:
+        return None
+    if rule.cancelled_at is not None or rule.ends_at <= now:
+        back = _give_back(session, rule, None, now)
+        if back.complete:
+            rule.reverted_at = now
+        _notify_end(session, rule, back, now)
+        detail = {"rule": rule.id, "returned": back.returned, "complete": back.complete}
+        record_event(session, None, None, "proxy.ended", detail, now)
+        session.flush()
+        return RuleRun(rule.id, "end", sum(back.handed_on.values()), back.returned, back.complete)
+    moved, complete = _move_open_tasks(session, rule, None, now)
+    if complete:
+        rule.applied_at = now
+    if moved:
+        title = f"{rule.principal.display_name} 的代理已开始"
+        until = rule.ends_at.astimezone(working_calendar().tz).strftime("%Y-%m-%d %H:%M")
+        body = f"已转来 {moved} 件待办，代理至 {until}。"
+        notify(session, rule.substitute_id, "proxy.started", title, body, "/tasks?view=todo", None, now)
+    record_event(
+        session, None, None, "proxy.started", {"rule": rule.id, "moved": moved, "complete": complete}, now
+    )
+    session.flush()
+    return RuleRun(rule.id, "start", moved, 0, complete)
+
+
+def _notify_end(session: Session, rule: ProxyRule, back: GiveBack, now: datetime) -> None:
+    _notify_handed_on(session, rule, back, now)
+    if not back.returned:
+        return
+    body = f"{back.returned} 件待办已回到您的待办。"
+    notify(session, rule.principal_id, "proxy.ended", "代理已结束", body, "/tasks?view=todo", None, now)
+    title = f"{rule.principal.display_name} 的代理已结束"
+    body = f"{back.returned} 件未处理的待办已交还 {rule.principal.display_name}。"
+    notify(session, rule.substitute_id, "proxy.ended", title, body, "/tasks?view=todo", None, now)
 
 
 def list_proxies(session: Session, actor: User) -> list[ProxyRule]:
