@@ -44,7 +44,7 @@ from app.services.deadline_rules import (
     step_threshold,
 )
 from app.services.errors import NotFound, PermissionDenied
-from app.services.runtime import load_calendar
+from app.services.runtime import load_calendar, local_minutes
 
 CLOSED = ("completed", "terminated")
 # New alerts per scan: a first scan over a backlog (say 100 000 late steps after an import) raises the
@@ -247,7 +247,7 @@ def _order_rows(session: Session, now: datetime, budget: ScanBudget) -> list[dic
     fetched = 0
     for order_id, case_id, deadline, code, name, number in found:
         fetched += 1
-        text = f"督办单要求{name}于 {deadline.isoformat(timespec='minutes')} 前办理并答复，期限已过仍未答复"
+        text = f"督办单要求{name}于 {local_minutes(deadline)} 前办理并答复，期限已过仍未答复"
         dedupe = f"{case_id}:o{order_id}:red"
         rows.append(alert_row(dedupe, case_id, None, code, "red", "order_overdue", text, now, number))
     return budget.keep(rows, fetched)

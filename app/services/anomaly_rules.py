@@ -20,7 +20,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import Anomaly, Case, HumanTask, Opinion, ProcessVersion
-from app.services.runtime import version_form, working_calendar
+from app.services.runtime import local_day, local_minutes, version_form, working_calendar
 
 LOOKBACK = timedelta(days=7)
 TOO_FAST = timedelta(minutes=5)
@@ -41,9 +41,12 @@ class Finding:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-def fmt(moment: datetime | None) -> str:
+def fmt(moment: datetime | None, seconds: bool = False) -> str:
+    """Local time to the minute; to the second where the explanation compares close instants."""
     if moment is None:
         return "—"
+    if not seconds:
+        return local_minutes(moment)
     return moment.astimezone(working_calendar().tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -80,7 +83,7 @@ def step_overdue(session: Session, now: datetime) -> list[Finding]:
     dues: dict[datetime, tuple[str, str]] = {}  # due dates repeat: format each once
     for case_id, task_id, name, due_at, completed_at in session.execute(query):
         if due_at not in dues:
-            dues[due_at] = (fmt(due_at), due_at.isoformat())
+            dues[due_at] = (local_day(due_at), due_at.isoformat())
         due, due_iso = dues[due_at]
         done = f"于 {fmt(completed_at)} 才办结" if completed_at else "至今未办结"
         text = f"步骤『{name}』办理期限为 {due}，{done}，超过步骤时限"
@@ -152,7 +155,9 @@ def closed_too_fast(session: Session, now: datetime) -> list[Finding]:
         if row.id in refused:
             continue
         seconds = int((row.closed_at - row.created_at).total_seconds())
-        text = f"办件于 {fmt(row.created_at)} 受理，{fmt(row.closed_at)} 即办结，仅用时{seconds}秒"
+        text = (
+            f"办件于 {fmt(row.created_at, True)} 受理，{fmt(row.closed_at, True)} 即办结，仅用时{seconds}秒"
+        )
         findings.append(Finding(row.id, text, {"seconds": seconds}))
     return findings
 
@@ -164,7 +169,7 @@ def timestamps_out_of_order(session: Session, now: datetime) -> list[Finding]:
         Case.closed_at < Case.created_at, not_flagged("timestamps_out_of_order")
     )
     for row in session.execute(cases):
-        text = f"办件办结时间 {fmt(row.closed_at)} 早于受理时间 {fmt(row.created_at)}"
+        text = f"办件办结时间 {fmt(row.closed_at, True)} 早于受理时间 {fmt(row.created_at, True)}"
         findings[row.id] = Finding(row.id, text, {"field": "case.closed_at"})
     tasks = (
         select(HumanTask.case_id, HumanTask.name, HumanTask.created_at, HumanTask.completed_at)
@@ -177,11 +182,11 @@ def timestamps_out_of_order(session: Session, now: datetime) -> list[Finding]:
     )
     for row in session.execute(tasks):
         if row.completed_at is not None and row.completed_at < row.created_at:
-            text = f"步骤『{row.name}』办结时间 {fmt(row.completed_at)} 早于到达时间 {fmt(row.created_at)}"
+            done, arrived = fmt(row.completed_at, True), fmt(row.created_at, True)
+            text = f"步骤『{row.name}』办结时间 {done} 早于到达时间 {arrived}"
         else:
-            text = (
-                f"步骤『{row.name}』到达时间 {fmt(row.created_at)} 早于办件受理时间 {fmt(row.case_created)}"
-            )
+            arrived, accepted = fmt(row.created_at, True), fmt(row.case_created, True)
+            text = f"步骤『{row.name}』到达时间 {arrived} 早于办件受理时间 {accepted}"
         findings.setdefault(row.case_id, Finding(row.case_id, text, {"step": row.name}))
     return list(findings.values())
 

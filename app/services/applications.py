@@ -21,6 +21,7 @@ from app.services.clocks import compute_case_clocks
 from app.services.credit import open_credit_records
 from app.services.errors import InvalidInput, NotFound, PermissionDenied
 from app.services.materials import UploadLimits, materials_of, reuse_licence, store_upload
+from app.services.runtime import local_day
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 CREDIT_KINDS = {"false_commitment": "告知承诺不实", "missed_supplement": "容缺受理逾期未补正"}
@@ -77,8 +78,7 @@ def require_applicant(actor: User) -> None:
 
 def _credit_text(records: Sequence[CreditRecord]) -> str:
     return "；".join(
-        f"{CREDIT_KINDS.get(r.kind, r.kind)}（{r.created_at.date().isoformat()}）：{r.reason}"
-        for r in records
+        f"{CREDIT_KINDS.get(r.kind, r.kind)}（{local_day(r.created_at)}）：{r.reason}" for r in records
     )
 
 

@@ -174,18 +174,37 @@ def case_data(case: Case) -> dict[str, Any]:
     return dict(result.data)
 
 
-def data_labels(case: Case, departments: Mapping[str, str] | None = None) -> DataLabels:
-    """Field titles and value labels from every form of the case's version (+ department names)."""
+def data_labels(
+    case: Case, departments: Mapping[str, str] | None = None, tasks: Iterable[HumanTask] = ()
+) -> DataLabels:
+    """Field titles and value labels from every form of the case's version (+ department names).
+
+    A key that the forms of several steps define (`decision`, `opinion`, `legal_basis`…) holds what the
+    last of those steps wrote: among the completed `tasks`, the one completed last whose form defines it
+    gives its title — prefixed with the step's name, "牵头部门审查 · 审查结论" — and its value labels.
+    Without such a task the first form defining the key names it, as for any other key.
+    """
     titles: dict[str, str] = {}
     values: dict[str, dict[str, str]] = {}
+    defined_by: dict[str, int] = {}
     version = case.process_version
     for step in version.steps:
         form = version_form(version, step["form"]) if step.get("form") else None
         for spec in form.fields() if form else []:
+            defined_by[spec.name] = defined_by.get(spec.name, 0) + 1
             titles.setdefault(spec.name, spec.title)
             labels = values.setdefault(spec.name, {})
             for value, label in zip(spec.enum, spec.enum_labels, strict=False):
                 labels.setdefault(str(value), label)
+    done = [t for t in tasks if t.state == "completed" and t.form and t.completed_at is not None]
+    for task in sorted(done, key=lambda t: (t.completed_at, t.id)):
+        form = version_form(version, task.form) if task.form else None
+        for spec in form.fields() if form else []:
+            if defined_by.get(spec.name, 0) > 1:
+                titles[spec.name] = f"{task.name} · {spec.title}"
+                values[spec.name] = {
+                    str(v): label for v, label in zip(spec.enum, spec.enum_labels, strict=False)
+                }
     return DataLabels(titles, values, departments or {})
 
 

@@ -37,12 +37,13 @@ class Deployment:
 
 @dataclass(frozen=True)
 class VersionSummary:
-    """One version of a process with the number of open cases pinned to it."""
+    """One version of a process (its name from the BPMN process `name`) with the open cases pinned to it."""
 
     version: int
     content_hash: str
     deployed_at: datetime
     open_cases: int
+    name: str = ""
 
 
 def count_deployed_processes(session: Session) -> int:
@@ -151,7 +152,7 @@ def list_processes(session: Session) -> dict[str, list[VersionSummary]]:
     )
     for row in rows:
         summary = VersionSummary(
-            row.version, row.content_hash, row.deployed_at, int(open_counts.get(row.id, 0))
+            row.version, row.content_hash, row.deployed_at, int(open_counts.get(row.id, 0)), row.name
         )
         result.setdefault(row.process_id, []).append(summary)
     return result

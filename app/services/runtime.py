@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -87,6 +87,16 @@ def invalidate_calendar() -> None:
         _LOADED = None
 
 
+def local_minutes(moment: datetime) -> str:
+    """A moment as people read it in notices and explanations: local time to the minute, 2026-11-22 15:50."""
+    return moment.astimezone(working_calendar().tz).strftime("%Y-%m-%d %H:%M")
+
+
+def local_day(moment: datetime) -> str:
+    """The local date of a moment (2026-11-22) — for due dates, which end at 23:59:59 of their day."""
+    return working_calendar().local_date(moment).isoformat()
+
+
 def _add_working_days(start: Any, n: Any) -> str:
     """BPMN helper: ISO date n working days after an ISO date (or date)."""
     day = start if isinstance(start, date) else date.fromisoformat(str(start)[:10])
@@ -95,8 +105,6 @@ def _add_working_days(start: Any, n: Any) -> str:
 
 def _working_deadline(start: Any, n: Any) -> str:
     """BPMN helper: ISO datetime at the end of the n-th working day after `start` (for timeDate timers)."""
-    from datetime import datetime
-
     moment = datetime.fromisoformat(str(start))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_TZ)

@@ -14,6 +14,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from app.calendar import DayInfo
 from app.extensions import db
 from app.services.calendar_overrides import (
     FIRST_YEAR,
@@ -29,6 +30,49 @@ from app.web.clock import now
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 SKIP_REFRESH = frozenset({"static", "main.healthz"})
+# The calendar's Chinese words (app.calendar DayInfo.label / source_label), translated here at the web layer.
+HOLIDAYS = {
+    "元旦": _l("元旦"),
+    "春节": _l("春节"),
+    "清明节": _l("清明节"),
+    "劳动节": _l("劳动节"),
+    "端午节": _l("端午节"),
+    "中秋节": _l("中秋节"),
+    "国庆节": _l("国庆节"),
+    "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日": _l(
+        "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日"
+    ),
+}
+SOURCES = {
+    "official": _l("国务院放假安排"),
+    "override": _l("本地调整"),
+    "provisional": _l("法定节假日（暂定）"),
+    "weekday": _l("工作日"),
+    "weekend": _l("周末"),
+}
+
+
+def day_label(day: DayInfo) -> str:
+    """`DayInfo.label` in the interface language, e.g. "国庆节 休" / "National Day holiday"; a local
+    override's name is shown as the administrator wrote it."""
+    name = day.holiday_name
+    holiday = str(HOLIDAYS[name]) if name in HOLIDAYS else name
+    text: str
+    if day.is_adjusted_workday:
+        text = _("调休上班（%(holiday)s）", holiday=holiday) if holiday else _("周末上班")
+    elif day.is_working:
+        text = _("工作日")
+    elif holiday:
+        text = _("%(holiday)s 休", holiday=holiday)
+    else:
+        text = _("周末") if day.date.weekday() >= 5 else _("休息日")
+    return str(_("%(label)s（暂定）", label=text)) if day.provisional else text
+
+
+def day_title(day: DayInfo) -> str:
+    """The tooltip of a calendar day: date, what it is, where the answer comes from."""
+    source = SOURCES.get(day.source)
+    return f"{day.date.isoformat()} {day_label(day)} · {source if source is not None else day.source}"
 
 
 @bp.before_app_request
@@ -82,6 +126,7 @@ def _page(year: int, form: OverrideForm, status: int = 200) -> Any:
         provisional=any(d.provisional for d in days),
         first_year=FIRST_YEAR,
         last_year=LAST_YEAR,
+        day_title=day_title,
     ), status
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -45,10 +46,11 @@ def history_context(case: Case, tasks: list[HumanTask] | None = None) -> dict[st
     tasks = tasks if tasks is not None else case_tasks(session, case)
     done, current = step_ids(tasks)
     names = step_names(case)
+    departments = department_names(session)
     return {
         "opinions": case_opinions(session, case),
-        "events": timeline(case_events(session, case), tasks, names),
-        "departments": department_names(session),
+        "events": timeline(case_events(session, case), tasks, names, departments),
+        "departments": departments,
         "steps": names,
         "done_steps": done,
         "current_steps": current,
@@ -59,31 +61,62 @@ def history_context(case: Case, tasks: list[HumanTask] | None = None) -> dict[st
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    """One line of the timeline: when, what, on which step, towards whom or where, by whom."""
+    """One line of the timeline: when, what (naming whom or where it went), on which step, by whom."""
 
     at: datetime
     action: str
     step: str
-    target: str
     actor: str
 
 
-def timeline(events: list[AuditEvent], tasks: list[HumanTask], steps: dict[str, str]) -> list[TimelineEntry]:
-    """Audit events as readable lines (step names for BPMN ids and task ids, people by name)."""
+# Audit actions whose detail "to" names people (user ids); task.returned: a step; case.migrated: a version.
+PERSON_TARGETS = frozenset(
+    {"case.copied", "task.transferred", "task.delegated", "task.urged", "task.proxied", "task.proxy_returned"}
+)
+
+
+def timeline(
+    events: list[AuditEvent],
+    tasks: list[HumanTask],
+    steps: dict[str, str],
+    departments: Mapping[str, str] | None = None,
+) -> list[TimelineEntry]:
+    """Audit events as readable lines (steps, people and departments by name)."""
     by_id = {task.id: task.name for task in tasks}
     people: set[int] = set()
     for event in events:
-        to = event.detail.get("to")
-        people.update(to if isinstance(to, list) else [to] if isinstance(to, int) else [])
-    names = display_names(db.session(), [p for p in people if isinstance(p, int)])
+        detail = event.detail or {}
+        to = detail.get("to") if event.action in PERSON_TARGETS else detail.get("signer")
+        people.update(i for i in (to if isinstance(to, list) else [to]) if isinstance(i, int))
+    names: dict[Any, str] = {**(departments or {}), **display_names(db.session(), sorted(people))}
     return [_entry(event, by_id, steps, names) for event in events]
 
 
+def _target(event: AuditEvent, steps: dict[str, str], names: dict[Any, str]) -> str:
+    """Whom or where the action went: people (ids) and departments (codes) by name, a step by its name,
+    a version as v2."""
+    detail = event.detail or {}
+    to = detail.get("to")
+    if event.action == "case.migrated":
+        return f"v{to}" if isinstance(to, int) else ""
+    if event.action == "task.signer_added":
+        signer = detail.get("signer")
+        if isinstance(signer, int):
+            return names.get(signer, "")
+        return names.get(signer, signer) if isinstance(signer, str) else ""
+    if event.action == "task.returned":
+        return steps.get(to, to) if isinstance(to, str) else ""
+    if event.action not in PERSON_TARGETS:
+        return ""
+    ids = to if isinstance(to, list) else [to]
+    return "、".join(name for name in (names.get(i, "") for i in ids if isinstance(i, int)) if name)
+
+
 def _entry(
-    event: AuditEvent, by_id: dict[int, str], steps: dict[str, str], names: dict[int, str]
+    event: AuditEvent, by_id: dict[int, str], steps: dict[str, str], names: dict[Any, str]
 ) -> TimelineEntry:
     detail = event.detail or {}
-    task, task_id, to = detail.get("task"), detail.get("task_id"), detail.get("to")
+    task, task_id = detail.get("task"), detail.get("task_id")
     step = (
         steps.get(task, task)
         if isinstance(task, str)
@@ -91,16 +124,9 @@ def _entry(
         if isinstance(task_id, int)
         else ""
     )
-    if isinstance(to, str):
-        target = steps.get(to, to)
-    elif isinstance(to, int):
-        target = names.get(to, "")
-    elif isinstance(to, list):
-        target = "、".join(names.get(i, "") for i in to if isinstance(i, int))
-    else:
-        target = ""
     actor = event.actor.display_name if event.actor else _("系统")
-    return TimelineEntry(event.created_at, action_label(event.action), str(step), target, actor)
+    text = action_label(event.action, _target(event, steps, names))
+    return TimelineEntry(event.created_at, text, str(step), actor)
 
 
 def decision_labels(case: Case) -> dict[str, str]:

@@ -40,7 +40,7 @@ def case_page(number: str) -> Any:
         "cases/case.html",
         case=case,
         data=case_data(case),
-        labels=data_labels(case, context["departments"]),
+        labels=data_labels(case, context["departments"], context["all_tasks"]),
         open_tasks=open_tasks,
         my_task_ids={task.id for task in open_tasks if may_act(user, task)},
         can_urge=_may_urge(user, case, context["all_tasks"]),

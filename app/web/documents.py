@@ -215,7 +215,10 @@ def register() -> Any:
     year = int(year_text) if year_text.isdigit() else working_calendar().local_date(now()).year
     issuer = request.args.get("issuer", "").strip()[:60] or None
     book = document_register(db.session(), issuer, year)
-    return render_template("documents/register.html", book=book, choices=issuers_and_years(db.session()))
+    names = department_names(db.session())
+    codes = sorted({book.issuer, *(code for code, _year in issuers_and_years(db.session()))})
+    issuers = sorted(((code, names.get(code, code)) for code in codes), key=lambda pair: pair[1])
+    return render_template("documents/register.html", book=book, issuers=issuers)
 
 
 @bp.get("/documents/files/<int:material_id>")

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.services.case_views import department_names
 from app.services.errors import InvalidInput
 from app.services.work_orders import CATEGORIES, WorkOrderCall, list_work_orders, open_work_order
+from app.web import display
 from app.web.case_context import actor
 from app.web.clock import now
 from app.web.documents import REQUIRED, _require, attach_errors, bp
@@ -29,7 +30,9 @@ class WorkOrderForm(FlaskForm):
 
     caller_name = StringField(_l("来电人"), validators=[Length(max=100)])
     phone = StringField(_l("联系电话"), validators=[DataRequired(REQUIRED), Length(max=32)])
-    category = SelectField(_l("诉求类别"), choices=[SelectChoice(c, c) for c in CATEGORIES])
+    category = SelectField(
+        _l("诉求类别"), choices=[SelectChoice(c, display.WORK_ORDER_CATEGORIES.get(c, c)) for c in CATEGORIES]
+    )
     content = TextAreaField(_l("诉求内容"), validators=[DataRequired(REQUIRED), Length(max=2000)])
     location = StringField(_l("事发地点"), validators=[Length(max=200)])
     suggested_dept = SelectField(_l("建议承办单位"), choices=[], validate_choice=True)

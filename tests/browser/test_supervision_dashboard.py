@@ -9,7 +9,7 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from app.extensions import db
-from app.models import Evaluation, User
+from app.models import Alert, Case, Evaluation, User
 from app.services.alerts import scan_deadlines
 from app.services.demo import DEMO_PASSWORD
 from app.services.runtime import working_calendar
@@ -43,6 +43,44 @@ def overdue_case(live_app: Flask) -> str:
     return number
 
 
+# The texts ECharts drew in the alert donut (its labels and legend), as zrender holds them.
+DONUT_TEXTS = """() => {
+  const chart = window.echarts.getInstanceByDom(document.getElementById('chart-alerts'));
+  const texts = [];
+  chart.getZr().storage.getDisplayList().forEach(el => {
+    const style = el.style || {};
+    if (typeof style.text === 'string' && style.text) { texts.push(style.text); }
+  });
+  return texts;
+}"""
+
+
+def _donut_texts(page: Page) -> list[str]:
+    page.wait_for_selector("#chart-alerts canvas")
+    page.wait_for_timeout(1200)  # the donut's opening animation lays out its labels
+    return list(page.evaluate(DONUT_TEXTS))
+
+
+@pytest.fixture
+def three_levels(live_app: Flask, overdue_case: str) -> str:
+    """Besides the scan's 黄牌, a red card and a warning on the same case: the donut gets three slices."""
+    with live_app.app_context():
+        session, now = db.session(), datetime.now(UTC)
+        case = session.query(Case).filter_by(number=overdue_case).one()
+        for level in ("red", "warning"):
+            session.add(
+                Alert(dedupe_key=f"{case.id}:donut:{level}", case_id=case.id, department_code="market",
+                      level=level, rule="step_limit", explanation="界面检查：三种级别", raised_at=now)
+            )  # fmt: skip
+        session.commit()
+        db.session.remove()
+    return overdue_case
+
+
+def _cut_short(texts: list[str]) -> list[str]:
+    return [text for text in texts if "…" in text or "..." in text]
+
+
 def _log_in(page: Page, base: str) -> None:
     page.goto(f"{base}/login")
     page.get_by_label("用户名").fill("supervisor")
@@ -51,7 +89,8 @@ def _log_in(page: Page, base: str) -> None:
     expect(page.get_by_role("button", name="退出")).to_be_visible()
 
 
-def test_dashboard_charts_and_acknowledge(page: Page, live_url: str, overdue_case: str) -> None:
+def test_dashboard_charts_and_acknowledge(page: Page, live_url: str, three_levels: str) -> None:
+    overdue_case = three_levels
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on(
@@ -72,6 +111,9 @@ def test_dashboard_charts_and_acknowledge(page: Page, live_url: str, overdue_cas
     )
     assert page.evaluate("document.querySelector('#chart-rate canvas') !== null")
     assert page.evaluate("document.documentElement.dataset.chartsReady") == "3"
+    texts = _donut_texts(page)
+    assert {"红牌", "黄牌", "预警"} <= set(texts), texts  # name over count beside each slice
+    assert not _cut_short(texts), texts  # the donut's labels are not cut short
     row = page.locator("tr.alert-row", has_text=overdue_case).filter(has_text="部门审查")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("黄牌")
@@ -85,7 +127,7 @@ def test_dashboard_charts_and_acknowledge(page: Page, live_url: str, overdue_cas
     assert errors == []
 
 
-def test_dashboard_on_a_phone(browser: object, live_url: str, overdue_case: str) -> None:
+def test_dashboard_on_a_phone(browser: object, live_url: str, three_levels: str) -> None:
     context = browser.new_context(  # type: ignore[attr-defined]
         locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
     )
@@ -96,6 +138,12 @@ def test_dashboard_on_a_phone(browser: object, live_url: str, overdue_case: str)
         page.wait_for_selector("#chart-dept canvas")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390 + 1, f"page is {width}px wide on a 390px phone"
+        texts = _donut_texts(page)
+        assert {"红牌", "黄牌", "预警"} <= set(texts) and not _cut_short(texts), texts
         screenshot(page, "supervision-dashboard-phone")
+        page.goto(f"{live_url}/lang/en?next=/supervision")
+        texts = _donut_texts(page)
+        assert {"Red card", "Yellow card", "Warning"} <= set(texts) and not _cut_short(texts), texts
+        screenshot(page, "supervision-dashboard-phone-en")
     finally:
         context.close()

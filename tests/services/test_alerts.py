@@ -183,6 +183,7 @@ def test_red_card_for_an_unanswered_order(session: Session, pv: ProcessVersion, 
     assert scan_deadlines(session, later).by_level == {"red": 1}
     [alert] = session.scalars(select(Alert))
     assert alert.rule == "order_overdue" and "期限已过仍未答复" in alert.explanation
+    assert "于 2026-11-24 09:30 前办理并答复" in alert.explanation  # local time to the minute, not ISO
     reply_order(session, order.id, "已办结", head, later)
     assert scan_deadlines(session, later).resolved == 1
 

@@ -250,5 +250,7 @@ def test_step_overdue_names_the_first_late_step_of_a_case(
     found = [a for a in run_anomaly_rules(session, now) if a.rule_code == "step_overdue"]
     assert [(a.case_id, a.rule_code) for a in found] == [(case.id, "step_overdue")]
     assert "步骤『受理审查』" in found[0].explanation
+    due = first.due_at.astimezone(now.tzinfo).date().isoformat()  # type: ignore[union-attr]
+    assert f"办理期限为 {due}，" in found[0].explanation  # the due day, not 23:59:59 or an ISO instant
     [anomaly] = session.scalars(select(Anomaly).where(Anomaly.case_id == case.id))
     assert anomaly.facts["task"] == first.id and anomaly.id == found[0].id

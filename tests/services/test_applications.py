@@ -176,6 +176,17 @@ def test_credit_record_blocks_tolerance_and_commitment_naming_it(
                  submit=True).case is not None  # fmt: skip
 
 
+def test_credit_record_is_dated_in_local_time(
+    session: Session, world: World, now: datetime, tmp_path: Path
+) -> None:
+    credit_record(session, world.alice, now.replace(hour=7))  # 2026-11-23 07:00 +08:00 is the 22nd in UTC
+    session.expire_all()  # read back from the database (stored in UTC)
+    posted = application(world.commitment)
+    with pytest.raises(InvalidInput) as caught:
+        apply(session, world.commitment, world.alice, posted, limits(tmp_path), now, submit=True)
+    assert "（2026-11-23）" in caught.value.message, caught.value.message
+
+
 def test_e_licence_replaces_an_upload_and_others_licences_are_not_found(
     session: Session, world: World, now: datetime, tmp_path: Path
 ) -> None:

@@ -89,6 +89,16 @@ def test_a_warning_goes_to_the_handler(
     assert mail.case_id == work.case_id
 
 
+def test_the_alert_notice_says_when_in_local_minutes(
+    session: Session, people: dict[str, User], work: HumanTask, now: datetime
+) -> None:
+    route_alert(session, _alert(session, work, "warning", now), now)  # now: 2026-11-23 09:30 +08:00
+    body = session.scalars(select(Notification.body)).one()
+    assert body.endswith("发生时间：2026-11-23 09:30"), body  # not 2026-11-23T09:30:00+08:00
+    [mail] = _outbox(session, "email")
+    assert "发生时间：2026-11-23 09:30" in mail.payload["body"]
+
+
 def test_a_yellow_card_adds_the_department_head_and_is_queued_once(
     session: Session, people: dict[str, User], work: HumanTask, now: datetime
 ) -> None:

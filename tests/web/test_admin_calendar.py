@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 
 import pytest
 from flask.testing import FlaskClient
+from flask_babel import refresh
 from sqlalchemy.orm import Session
 
 from app.services.calendar_overrides import list_overrides
@@ -34,6 +36,21 @@ def test_the_year_page_shows_holidays_and_provisional_years(admin_client: FlaskC
     assert "工作日历" in html and "国庆节" in html and "暂定" not in html.split("<h1>")[1].split("</h1>")[0]
     future = admin_client.get("/admin/calendar?year=2099").get_data(as_text=True)
     assert "暂定" in future
+
+
+def test_day_tooltips_follow_the_interface_language(admin_client: FlaskClient) -> None:
+    admin_client.get("/lang/en")
+    refresh()  # the tests' app context keeps the locale of the login above
+    html = admin_client.get("/admin/calendar?year=2026").get_data(as_text=True)
+    assert 'title="2026-10-01 National Day holiday · State Council holiday arrangement"' in html
+    assert (
+        'title="2026-10-10 Adjusted working day (National Day) · State Council holiday arrangement"' in html
+    )
+    assert 'title="2026-11-21 Weekend · Weekend"' in html
+    titles = re.findall(r'title="(\d{4}-\d\d-\d\d [^"]*)"', html)
+    assert len(titles) == 365 and not [t for t in titles if re.search("[\u4e00-\u9fff]", t)]
+    future = admin_client.get("/admin/calendar?year=2030").get_data(as_text=True)
+    assert 'title="2030-10-01 National Day holiday (provisional) · Statutory holiday (provisional)"' in future
 
 
 def test_add_and_remove_an_override(admin_client: FlaskClient, session: Session) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 
 import pytest
@@ -56,6 +57,8 @@ def test_validate_then_deploy_an_upload(client: FlaskClient, designer: None) -> 
     assert "部门审查" in page and "approver@{dept}" in page
     xml = client.get("/designer/processes/mini_parallel/v1/diagram.bpmn")
     assert xml.mimetype == "application/xml" and b"mini_parallel" in xml.data
+    listed = client.get("/designer/processes").get_data(as_text=True)  # the BPMN name, the id underneath
+    assert re.search(r"<strong>测试并联审批</strong>\s*<br><small[^>]*>mini_parallel</small>", listed)
 
 
 def test_a_broken_upload_lists_located_errors(client: FlaskClient, designer: None) -> None:

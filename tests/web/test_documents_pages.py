@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import refresh
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -238,6 +239,9 @@ def test_register_page_shows_the_gap_check(
     auth.login("wenshu")
     html = client.get("/documents/register?issuer=office&year=2026").get_data(as_text=True)
     assert "发文字号登记簿" in html and "连续" in html
+    # the 发文机关 filter lists departments by name, not their codes
+    assert '<select id="issuer" name="issuer">' in html
+    assert '<option value="office" selected>管委会办公室</option>' in html
     assert client.get("/documents/register?year=bogus&issuer=").status_code == 200
     auth.logout()
     auth.login("nigao")
@@ -269,6 +273,12 @@ def test_operator_opens_a_work_order(
     html = client.get("/work-orders").get_data(as_text=True)
     assert case.number in html and "签收后 13 个工作日" in html and "受理登记" in html
     assert _work_order(client, phone="0571-87654321", category="咨询").status_code == 302  # type: ignore[attr-defined]
+    client.get("/lang/en")
+    refresh()  # the tests' app context keeps the locale of the requests above
+    form = client.get("/work-orders/new").get_data(as_text=True)  # English labels, Chinese values
+    assert '<option value="咨询">Enquiry</option>' in form
+    assert '<option value="表扬">Praise</option>' in form and ">咨询<" not in form
+    assert "Complaint" in client.get("/work-orders").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("phone", ["12345", "1381234567", "23800138000", "abc", "0571-123"])

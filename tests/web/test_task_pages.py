@@ -7,12 +7,16 @@ from datetime import datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
+from flask_babel import refresh
 from sqlalchemy.orm import Session
 
 from app.models import Case, HumanTask, User
 from app.services.cases import complete_task, open_tasks, start_case
+from app.services.copies import copy_case
+from app.services.delegation import transfer_task
+from app.services.operations import claim_task
 from tests.conftest import AuthActions, csrf_token_from
-from tests.factories import create_user
+from tests.factories import DEPARTMENT_NAMES, create_user
 from tests.processes.scenario import deploy
 
 MEMBERS = ["tax", "police"]
@@ -312,3 +316,64 @@ def test_transfer_copy_and_urge(
     urged = _post(client, f"/cases/{case.number}", f"/tasks/{lead.id}/urge", {"note": ""})
     assert urged.status_code == 302
     assert "已催办 1 人" in client.get(f"/cases/{case.number}").get_data(as_text=True)
+
+
+def test_case_timeline_names_whom_an_action_went_to_in_both_languages(
+    session: Session,
+    case: Case,
+    people: dict[str, User],
+    auth: AuthActions,
+    client: FlaskClient,
+    now: datetime,
+) -> None:
+    other = create_user(session, now, username="market2", roles=[("approver", "market")], display_name="刘二")
+    lead = _at_lead_check(session, case, people, now)
+    claim_task(session, lead.id, people["market"], now)
+    copy_case(session, case.id, [people["head"].id], [], "请知悉", people["market"], now, lead.id)
+    transfer_task(session, lead.id, other.id, "本人出差", people["market"], now)
+    session.commit()
+    auth.login("wangmin")
+    events = re.findall(
+        r'<span class="event">([^<]*)</span>', client.get(f"/cases/{case.number}").get_data(as_text=True)
+    )
+    head = people["head"].display_name
+    assert events[-3:] == [
+        "认领 · 牵头部门审查",
+        f"抄送给 {head} · 牵头部门审查",
+        "转办给 刘二 · 牵头部门审查",
+    ]
+    client.get("/lang/en")
+    refresh()  # the tests' app context keeps the locale of the requests above
+    html = client.get(f"/cases/{case.number}").get_data(as_text=True)
+    events = re.findall(r'<span class="event">([^<]*)</span>', html)
+    assert events[0] == "Case started" and events[1] == "Completed · 窗口受理"
+    assert events[-3:] == [
+        "Claimed · 牵头部门审查",
+        f"Copied to {head} · 牵头部门审查",
+        "Transferred to 刘二 · 牵头部门审查",
+    ]
+
+
+def test_case_data_labels_a_shared_field_by_the_step_that_wrote_it(
+    session: Session,
+    case: Case,
+    people: dict[str, User],
+    auth: AuthActions,
+    client: FlaskClient,
+    now: datetime,
+) -> None:
+    lead = _at_lead_check(session, case, people, now)
+    auth.login("wangmin")
+    data = re.findall(
+        r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", client.get(f"/cases/{case.number}").get_data(as_text=True)
+    )
+    assert ("窗口受理 · 受理决定", "受理") in data  # `decision`, written by 窗口受理 so far
+    complete_task(session, lead.id, {"decision": "pass", "opinion": "材料齐全"}, people["market"], now)
+    session.commit()
+    data = re.findall(
+        r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", client.get(f"/cases/{case.number}").get_data(as_text=True)
+    )
+    assert ("牵头部门审查 · 审查结论", "材料完整，分送会审") in data  # not "受理决定: 材料完整，分送会审"
+    assert ("牵头部门审查 · 审查意见", "材料齐全") in data
+    assert not [title for title, _value in data if "受理决定" in title or "受理意见" in title]
+    assert ("牵头部门", DEPARTMENT_NAMES["market"]) in data  # a key one form (or none) defines: as before

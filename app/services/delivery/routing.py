@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from app.models import Alert, Anomaly, Case, HumanTask, User
 from app.services.delivery.outbox import queue_email, queue_sms
 from app.services.directory import role_holders
-from app.services.events import local_iso
 from app.services.notifications import notify_many
+from app.services.runtime import local_minutes
 
 LEVEL_NAMES = {"warning": "预警", "yellow": "黄牌", "red": "红牌"}
 SMS_ALERT_TEMPLATE = "GOVFLOW_ALERT_RED"
@@ -95,7 +95,7 @@ def alert_message(
     message = {
         "kind": f"alert.{alert['level']}",
         "title": f"【{level}】办件 {case['number']}{step}",
-        "body": f"{case['title']}\n{alert['explanation']}\n发生时间：{local_iso(alert['raised_at'])}",
+        "body": f"{case['title']}\n{alert['explanation']}\n发生时间：{local_minutes(alert['raised_at'])}",
         "link": f"/tasks/{task['id']}" if task is not None else f"/cases/{case['number']}",
         "case_id": case["id"],
     }

@@ -4,7 +4,7 @@
   'use strict';
 
   var COLORS = { received: '#1557a0', closed: '#2e7d32', overdue: '#b71c1c', rate: '#b7791f' };
-  var LEVEL_COLORS = { warning: '#1557a0', yellow: '#b7791f', red: '#b71c1c' };
+  var LEVEL_COLORS = { warning: '#1557a0', yellow: '#f0b400', red: '#b71c1c' };  // the badges' colours
 
   function readData() {
     var node = document.getElementById('stats-data');
@@ -70,7 +70,15 @@
       title: emptyTitle(labels, slices),
       tooltip: { trigger: 'item' },
       legend: { bottom: 0 },
-      series: [{ type: 'pie', radius: ['40%', '68%'], center: ['50%', '45%'], data: slices, label: { formatter: '{b}: {c}' } }]
+      // A smaller ring leaves the labels room beside it (name over count, never cut to "…") at 390 px too.
+      series: [{
+        type: 'pie',
+        radius: ['32%', '54%'],
+        center: ['50%', '44%'],
+        data: slices,
+        label: { formatter: '{b}\n{c}', overflow: 'none', lineHeight: 16 },
+        labelLine: { length: 8, length2: 8 }
+      }]
     };
   }
 
