@@ -42,7 +42,7 @@ from app.services.directory import get_active_user, is_staff, role_holders
 from app.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from app.services.notifications import notify
 from app.services.permissions import Candidates, may_act
-from app.services.runtime import working_calendar
+from app.services.runtime import local_minutes
 
 ON_BEHALF = "onBehalfOf"
 MAX_PROXY_DAYS = 366
@@ -189,7 +189,7 @@ def set_proxy(
         moved, complete = _move_open_tasks(session, rule, actor, now)
         rule.applied_at = now if complete else None  # else the job moves the rest
     title = f"{principal.display_name} 请您代理其待办事项"
-    body = f"{starts_at.isoformat()} 至 {ends_at.isoformat()}；已转来 {moved} 件待办。"
+    body = f"{local_minutes(starts_at)} 至 {local_minutes(ends_at)}；已转来 {moved} 件待办。"
     notify(session, substitute.id, "proxy.set", title, body, "/tasks?view=todo", None, now)
     record_event(session, None, actor, "proxy.set", {"rule": rule.id, "moved": moved}, now)
     session.flush()
@@ -401,8 +401,7 @@ def run_proxy_rule(session: Session, rule_id: int, now: datetime) -> RuleRun | N
         rule.applied_at = now
     if moved:
         title = f"{rule.principal.display_name} 的代理已开始"
-        until = rule.ends_at.astimezone(working_calendar().tz).strftime("%Y-%m-%d %H:%M")
-        body = f"已转来 {moved} 件待办，代理至 {until}。"
+        body = f"已转来 {moved} 件待办，代理至 {local_minutes(rule.ends_at)}。"
         notify(session, rule.substitute_id, "proxy.started", title, body, "/tasks?view=todo", None, now)
     record_event(
         session, None, None, "proxy.started", {"rule": rule.id, "moved": moved, "complete": complete}, now

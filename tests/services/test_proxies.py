@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,6 +48,10 @@ def test_open_tasks_move_and_opinions_are_on_behalf(
     )
     assert _todo(session, people["market"], now) == [review.id]  # the principal still sees it
     assert _todo(session, people["market2"], now) == [review.id]
+    [told] = _notes(session, people["market2"], "proxy.set")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d 至 \d{4}-\d\d-\d\d \d\d:\d\d；已转来 1 件待办。", told), (
+        told
+    )
     complete_task(
         session, review.id, {"review_decision": "accept", "opinion": "同意"}, people["market2"], now
     )
