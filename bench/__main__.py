@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import engine, http, supervision
+from bench import engine, http, supervision, todo_volume
 
 
 def main() -> int:
@@ -12,6 +12,7 @@ def main() -> int:
     engine.main(sys.argv[1:])
     supervision.main([])
     http.main([])
+    todo_volume.main([])  # generates 100 000 open + 1 000 000 closed tasks (about a minute)
     return 0
 
 
