@@ -27,7 +27,8 @@ class Config:
 
     #: DATABASE_URL — SQLAlchemy URL; default SQLite (WAL) in instance/govflow.db
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'govflow.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {"pool_pre_ping": True}
+    # no pool_pre_ping: app.web.database pings only connections that sat idle (a round trip saved per request)
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, object]] = {}
     #: SECRET_KEY — signs sessions and CSRF tokens; production refuses to start without one
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
     #: GOVFLOW_TIMEZONE — local time zone for working days and display
