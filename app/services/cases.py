@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import Case, HumanTask, ProcessVersion, User
-from app.services.audit import record_event
+from app.services.audit import event_row
 from app.services.delegation import finish_delegation
 from app.services.documents import with_document_number
 from app.services.errors import InvalidInput, NotFound, WorkflowFailed
@@ -22,11 +22,11 @@ from app.services.locking import (
     already_handled,
     lock_open_task_for_step,
     lock_task,
-    record_opinion,
+    opinion_row,
 )
 from app.services.numbers import case_number
 from app.services.processes import latest_version
-from app.services.projection import COUNTERSIGN_FOR, apply_result, project_result, write_case
+from app.services.projection import COUNTERSIGN_FOR, project_result, write_case
 from app.services.proxies import acting_for
 from app.services.runtime import spec_ref, version_form, workflow_engine, working_calendar
 from app.services.signers import finish_countersign, refuse_open_countersigns
@@ -91,11 +91,10 @@ def start_case(
     )
     session.add(case)
     session.flush()
-    apply_result(session, case, result, now)
-    record_event(
-        session, case, actor, "case.started", {"process": process_id, "version": version.version}, now
-    )
-    session.flush()
+    _, values = project_result(session, case, result, now)
+    event = event_row(case, actor, "case.started", {"process": process_id, "version": version.version}, now)
+    write_case(session, case, values, event=event)  # on PostgreSQL one statement
+    session.flush()  # the outbox rows project_result added, if any
     return case
 
 
@@ -143,10 +142,10 @@ def complete_task(
     new_tasks, values = project_result(
         session, case, result, now, task.task_uuid, finished=task, proxies_active=proxies_active
     )
-    _record_completion_opinion(session, task, actor, data, now, on_behalf)
+    opinion = _completion_opinion(task, actor, data, now, on_behalf)
     detail = {"task": task.bpmn_id, "task_id": task.id, "decision": task.decision, "next": new_tasks}
-    record_event(session, case, actor, "task.completed", detail, now)
-    write_case(session, case, values)
+    event = event_row(case, actor, "task.completed", detail, now)
+    write_case(session, case, values, opinion=opinion, event=event)  # on PostgreSQL one statement
     session.flush()  # anything a hook above left pending (nothing on the plain path)
     on_task_completed(session, case, task, now)  # licences, credit records, 差评 follow-up
     return Completion(case=case, task=task, new_task_uuids=tuple(new_tasks))
@@ -180,18 +179,14 @@ def _write_task(session: Session, task: HumanTask, actor: User, now: datetime, d
         set_committed_value(task, name, value)
 
 
-def _record_completion_opinion(
-    session: Session,
-    task: HumanTask,
-    actor: User,
-    data: Mapping[str, Any],
-    now: datetime,
-    on_behalf: int | None,
-) -> None:
+def _completion_opinion(
+    task: HumanTask, actor: User, data: Mapping[str, Any], now: datetime, on_behalf: int | None
+) -> dict[str, Any] | None:
+    """The opinion row of a completion, or None when it gives neither a decision nor a text."""
     text = str(data.get("opinion") or "").strip()
     if not text and task.decision is None:
-        return
-    record_opinion(session, task, actor, task.decision, text, now, on_behalf)
+        return None
+    return opinion_row(task, actor, task.decision, text, now, on_behalf)
 
 
 def get_case(session: Session, number: str) -> Case:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, exists, insert, or_, select
 from sqlalchemy.orm import Session, contains_eager
@@ -76,18 +77,17 @@ def _check_open(task: HumanTask) -> None:
         raise TaskAlreadyHandled("办件已结束或已暂停 (the case is not open)", {"case": task.case.number})
 
 
-def record_opinion(
-    session: Session,
+def opinion_row(
     task: HumanTask,
     actor: User,
     decision: str | None,
     text: str,
     now: datetime,
     on_behalf_of_id: int | None = None,
-) -> None:
-    """Append one opinion (plain text, never HTML-interpreted) to the append-only log."""
+) -> dict[str, Any]:
+    """The opinion row `record_opinion` inserts (for a caller that writes it with other rows)."""
     membership = next((m for m in actor.memberships if m.role.code == task.candidate_role), None)
-    params = {
+    return {
         "case_id": task.case_id,
         "human_task_id": task.id,
         "step_name": task.name,
@@ -99,4 +99,17 @@ def record_opinion(
         "text": text.strip()[:MAX_OPINION_LENGTH],
         "created_at": now,
     }
-    session.connection().execute(_INSERT_OPINION, params)
+
+
+def record_opinion(
+    session: Session,
+    task: HumanTask,
+    actor: User,
+    decision: str | None,
+    text: str,
+    now: datetime,
+    on_behalf_of_id: int | None = None,
+) -> None:
+    """Append one opinion (plain text, never HTML-interpreted) to the append-only log."""
+    row = opinion_row(task, actor, decision, text, now, on_behalf_of_id)
+    session.connection().execute(_INSERT_OPINION, row)

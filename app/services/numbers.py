@@ -2,32 +2,35 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import NumberSequence
 
+# One statement takes the row lock, advances the counter and returns it (no SELECT … FOR UPDATE first).
+_ADVANCE = (
+    update(NumberSequence)
+    .where(NumberSequence.name == bindparam("seq_name"), NumberSequence.year == bindparam("seq_year"))
+    .values(value=NumberSequence.value + 1)
+    .returning(NumberSequence.value)
+)
+_CREATE = insert(NumberSequence).values(name=bindparam("seq_name"), year=bindparam("seq_year"), value=0)
+
 
 def next_in_sequence(session: Session, name: str, year: int) -> int:
     """Return the next value of (name, year); concurrent callers are serialized by the row lock."""
-    query = (
-        select(NumberSequence)
-        .where(NumberSequence.name == name, NumberSequence.year == year)
-        .with_for_update()
-    )
-    row = session.scalar(query)
-    if row is None:
+    connection = session.connection()
+    params = {"seq_name": name, "seq_year": year}
+    value = connection.execute(_ADVANCE, params).scalar_one_or_none()
+    if value is None:
         try:
             with session.begin_nested():
-                session.add(NumberSequence(name=name, year=year, value=0))
+                session.connection().execute(_CREATE, params)
         except IntegrityError:
-            pass  # another transaction created it first; lock the existing row below
-        row = session.scalar(query.execution_options(populate_existing=True))
-        assert row is not None
-    row.value += 1
-    session.flush()
-    return row.value
+            pass  # another transaction created it first; its row is locked and advanced below
+        value = connection.execute(_ADVANCE, params).scalar_one()
+    return int(value)
 
 
 def case_number(session: Session, year: int) -> str:
