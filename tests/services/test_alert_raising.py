@@ -18,6 +18,7 @@ from app.services.events import emit_alert_raised, publish_case_events
 from tests.factories import create_user
 from tests.services import supervision_data as data
 from tests.services.receivers import clear_outbox
+from tests.services.written_rows import Rows, inbox_rows, outbox_rows
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +75,7 @@ def rows(session: Session, now: datetime) -> list[dict[str, Any]]:
     return made
 
 
-def _written(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def _written(session: Session) -> tuple[Rows, Rows, Rows]:
     """Alerts, inbox rows and outbox rows (by channel: delivery keeps the order per case and channel), each
     in id order, without the ids of inbox and outbox rows."""
     session.expire_all()
@@ -84,20 +85,7 @@ def _written(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[Any, .
             Alert.level, Alert.rule, Alert.explanation, Alert.raised_at,
         ).order_by(Alert.id)
     )  # fmt: skip
-    notes = session.execute(
-        select(
-            Notification.user_id, Notification.case_id, Notification.kind, Notification.title,
-            Notification.body, Notification.link, Notification.created_at,
-        ).order_by(Notification.id)
-    )  # fmt: skip
-    outbox = session.execute(
-        select(
-            OutboxEvent.case_id, OutboxEvent.channel, OutboxEvent.kind, OutboxEvent.payload,
-            OutboxEvent.idempotency_key, OutboxEvent.created_at, OutboxEvent.next_attempt_at,
-            OutboxEvent.attempts, OutboxEvent.delivered_at,
-        ).order_by(OutboxEvent.channel, OutboxEvent.id)
-    )  # fmt: skip
-    return [tuple(r) for r in alerts], [tuple(r) for r in notes], [tuple(r) for r in outbox]
+    return [tuple(r) for r in alerts], inbox_rows(session), outbox_rows(session, by_channel=True)
 
 
 def _forget(session: Session) -> None:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from app.models import Anomaly, Notification, OutboxEvent
@@ -15,24 +14,13 @@ from app.services.events import publish_case_events
 from tests.factories import create_user
 from tests.services import supervision_data as data
 from tests.services.receivers import clear_outbox
+from tests.services.written_rows import Rows, inbox_rows, outbox_rows
 
 
-def _written(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def _written(session: Session) -> tuple[Rows, Rows]:
     """Inbox and outbox rows in id order, without their ids."""
     session.expire_all()
-    notes = session.execute(
-        select(
-            Notification.user_id, Notification.case_id, Notification.kind, Notification.title,
-            Notification.body, Notification.link, Notification.created_at,
-        ).order_by(Notification.id)
-    )  # fmt: skip
-    outbox = session.execute(
-        select(
-            OutboxEvent.case_id, OutboxEvent.channel, OutboxEvent.kind, OutboxEvent.payload,
-            OutboxEvent.idempotency_key, OutboxEvent.created_at, OutboxEvent.next_attempt_at,
-        ).order_by(OutboxEvent.id)
-    )  # fmt: skip
-    return [tuple(row) for row in notes], [tuple(row) for row in outbox]
+    return inbox_rows(session), outbox_rows(session)
 
 
 def _forget(session: Session) -> None:
