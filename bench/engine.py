@@ -21,9 +21,9 @@ from app.extensions import db
 from app.models import User
 from app.services.accounts import create_user, ensure_department, ensure_roles
 from app.services.cases import complete_task, open_tasks, start_case
-from app.services.events import publish_case_events
 from app.services.operations import return_task
 from app.services.processes import deploy_process, read_process_source
+from app.services.step_events import publish_case_events
 from app.workflow import SpecRef, WorkflowEngine, compile_process
 from bench.common import bench_app, median, percentile, pg_available
 

@@ -31,7 +31,9 @@ from app.extensions import db
 from app.models import User
 from app.services.accounts import create_user, ensure_department, ensure_roles
 from app.services.processes import deploy_process
-from app.services.task_lists import TaskFilters, count_tasks, list_tasks, tasks_with_counts
+from app.services.task_counts import count_tasks
+from app.services.task_lists import list_tasks, tasks_with_counts
+from app.services.task_rows import TaskFilters
 from bench.common import PG_URL, median, percentile, pg_available
 from bench.engine import NOW, _source
 from config import TestingConfig

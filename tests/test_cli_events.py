@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.models import OutboxEvent
 from app.services.cases import start_case
-from app.services.events import publish_case_events
+from app.services.step_events import publish_case_events
 from tests.factories import create_user
 from tests.services.helpers import deploy_fixture
 

@@ -21,7 +21,7 @@ from app.services.delivery import (
     send,
 )
 from app.services.delivery.outbox import CHANNELS
-from app.services.proxies import due_proxy_rule_ids, run_proxy_rule
+from app.services.proxy_handover import due_proxy_rule_ids, run_proxy_rule
 from app.services.timers import due_timer_case_ids, fire_case_timers, mark_case_error
 
 

@@ -46,7 +46,8 @@ from sqlalchemy.orm import Session, aliased
 
 from app.models import Alert, Case, Department, HumanTask, OutboxEvent, ServiceItem
 from app.services.alert_routing import ALERT_COLUMNS, fresh_load_table, pg_copy
-from app.services.events import SCHEMA, event_id, event_key, local_iso, publish_case_events
+from app.services.event_envelope import SCHEMA, event_id, event_key, local_iso
+from app.services.step_events import publish_case_events
 
 KIND = "alert.raised"
 _DUE_KEY = "YYYY-MM-DD HH24:MI:SS.US"  # to_char of a stored (naive UTC) due_at

@@ -40,16 +40,10 @@ from app.models import Alert, Case, Department, HumanTask, Notification, OutboxE
 from app.services.delivery.outbox import email_row, sms_row
 from app.services.delivery.routing import SUPERVISION_ROLE, alert_message, alert_recipients
 from app.services.directory import role_holders
-from app.services.events import (
-    CaseRef,
-    alert_raised_data,
-    build_event,
-    publish_before,
-    publish_case_events,
-    step_info,
-    write_events,
-)
+from app.services.event_envelope import CaseRef, build_event, step_info
+from app.services.events import alert_raised_data, publish_before, write_events
 from app.services.notifications import notification_rows
+from app.services.step_events import publish_case_events
 
 CHUNK = 5000  # keys per IN list (SQLite bound-parameter limit)
 

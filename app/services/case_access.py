@@ -15,7 +15,7 @@ from app.services.errors import Conflict, NotFound, PermissionDenied
 from app.services.notifications import notify_many
 from app.services.permissions import OVERSIGHT_ROLES
 from app.services.proxies import acting_for
-from app.services.task_lists import MAX_PER_PAGE, Page
+from app.services.task_rows import MAX_PER_PAGE, Page
 
 
 def task_for_viewer(session: Session, task_id: int, actor: User, now: datetime) -> HumanTask:

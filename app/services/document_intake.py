@@ -80,7 +80,7 @@ def register_incoming(
 ) -> Case:
     """收文登记: check everything, start document_incoming (data pre-filling 签收/登记), store the scan.
 
-    特急: the first step's handlers get an SMS from the projection (events._notify_urgent calls
+    特急: the first step's handlers get an SMS from the projection (step_events._notify_urgent calls
     delivery.route_urgent_document for every new task whose data carries urgency 特急), and so does
     every later step, because the urgency stays in the workflow data.
     """

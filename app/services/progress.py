@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.models import AuditEvent, Case, HumanTask, Notification, User
 from app.services.clocks import case_clock
-from app.services.task_lists import MAX_PER_PAGE, Page
+from app.services.task_rows import MAX_PER_PAGE, Page
 
 # BPMN step id -> what it means to an applicant (never the BPMN id).
 PLAIN_STEPS = {

@@ -11,10 +11,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.models import AuditEvent, Case, HumanTask, Opinion, OutboxEvent, User
-from app.services.events import plan_step_events
 from app.services.permissions import candidates_for
 from app.services.proxies import ON_BEHALF, ActiveRule, active_rules, route_new_task
 from app.services.runtime import working_calendar
+from app.services.step_events import plan_step_events
 from app.workflow import HumanTaskInfo, Result
 
 CLOSED_STATUSES = frozenset({"completed", "terminated"})

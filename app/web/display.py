@@ -14,7 +14,7 @@ from flask_babel import lazy_pgettext as _t
 from app.models import HumanTask
 from app.models.accounts import ROLE_CODES
 from app.services.runtime import working_calendar
-from app.services.task_lists import due_badge
+from app.services.task_rows import due_badge
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def badge(level: str, left: int | None) -> Badge:
-    """The badge of a list row: its colour (services.task_lists.due_badge) and working days left."""
+    """The badge of a list row: its colour (services.task_rows.due_badge) and working days left."""
     if left is None:
         return Badge(level, "")
     if level == "red":

@@ -19,7 +19,9 @@ from app.services.cases import complete_task
 from app.services.errors import InvalidInput, NotFound, TaskAlreadyHandled
 from app.services.proxies import acting_for
 from app.services.runtime import version_form
-from app.services.task_lists import DUE_STATES, VIEWS, TaskFilters, count_tasks, list_tasks, principal_names
+from app.services.task_counts import count_tasks
+from app.services.task_lists import list_tasks, principal_names
+from app.services.task_rows import DUE_STATES, VIEWS, TaskFilters
 from app.web import display
 from app.web.case_context import actor, handled_error
 from app.web.clock import now

@@ -20,7 +20,8 @@ from app.extensions import db
 from app.models import User
 from app.services.directory import department_staff, display_names
 from app.services.errors import Conflict, InvalidInput, NotFound
-from app.services.proxies import cancel_proxy, list_proxies, set_proxy
+from app.services.proxies import list_proxies
+from app.services.proxy_settings import cancel_proxy, set_proxy
 from app.web.case_context import actor
 from app.web.clock import now
 from app.web.documents import attach_errors

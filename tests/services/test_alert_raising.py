@@ -14,7 +14,8 @@ from app.models import Alert, Notification, OutboxEvent, User
 from app.services.alerts import raise_alerts
 from app.services.deadline_rules import alert_row
 from app.services.delivery.routing import route_alert
-from app.services.events import emit_alert_raised, publish_case_events
+from app.services.events import emit_alert_raised
+from app.services.step_events import publish_case_events
 from tests.factories import create_user
 from tests.services import supervision_data as data
 from tests.services.receivers import clear_outbox

@@ -13,7 +13,8 @@ from app.models import Alert, HumanTask, Notification, OutboxEvent, User
 from app.services.alert_routing import announce_many
 from app.services.cases import open_tasks, start_case
 from app.services.delivery.routing import route_alert
-from app.services.events import emit_alert_raised, publish_case_events
+from app.services.events import emit_alert_raised
+from app.services.step_events import publish_case_events
 from tests.factories import create_user
 from tests.services.helpers import deploy_fixture
 from tests.services.receivers import clear_outbox

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.models import Anomaly, Notification, OutboxEvent
 from app.services.alert_routing import announce_anomalies
 from app.services.delivery.routing import route_anomaly
-from app.services.events import publish_case_events
+from app.services.step_events import publish_case_events
 from tests.factories import create_user
 from tests.services import supervision_data as data
 from tests.services.receivers import clear_outbox

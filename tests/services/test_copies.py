@@ -12,7 +12,9 @@ from app.models import AuditEvent, Notification, User
 from app.services.copies import copy_case, mark_copy_read
 from app.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from app.services.operations import urge_task
-from app.services.task_lists import TaskFilters, count_tasks, list_tasks
+from app.services.task_counts import count_tasks
+from app.services.task_lists import list_tasks
+from app.services.task_rows import TaskFilters
 from tests.services.workspace import accept_intake, make_people, new_case, task_named
 
 

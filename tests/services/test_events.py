@@ -13,16 +13,16 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Alert, Case, ClockPause, OutboxEvent, SupervisionOrder, User
-from app.services import events as events_module
+from app.services import step_events as step_events_module
 from app.services.cases import complete_task, open_tasks, start_case
 from app.services.events import (
     emit_alert_raised,
     emit_case_event,
     emit_clock_event,
     emit_supervision_order,
-    publish_case_events,
     replay_events,
 )
+from app.services.step_events import publish_case_events
 from tests.conftest import FIXED_NOW
 from tests.factories import create_department, create_user
 from tests.services.helpers import deploy_fixture
@@ -214,12 +214,12 @@ def test_publishing_leaves_events_of_a_case_changed_meanwhile_for_the_next_run(
 ) -> None:
     case = _start(session, people, now)
     session.flush()
-    [seen] = events_module._read_pending(session, [case.id], skip_locked=False)
+    [seen] = step_events_module._read_pending(session, [case.id], skip_locked=False)
     session.execute(  # a change of the case between reading its lines and clearing them
         update(Case).where(Case.id == case.id).values(version=Case.version + 1),
         execution_options={"synchronize_session": False},
     )
-    rows = events_module._take_pending(session, [seen], now)
+    rows = step_events_module._take_pending(session, [seen], now)
     assert [r["kind"] for r in rows] == ["step.started"]
     session.expire(case)
     assert case.pending_events == seen.pending_events  # kept: published again (same key, skipped) later

@@ -17,8 +17,10 @@ from app.services.cases import complete_task, open_tasks
 from app.services.delegation import delegate_task, recall_delegation, transfer_task
 from app.services.errors import Conflict, InvalidInput, PermissionDenied
 from app.services.operations import claim_task
-from app.services.proxies import ON_BEHALF, behalf_label, cancel_proxy, set_proxy
-from app.services.task_lists import TaskFilters, list_tasks
+from app.services.proxies import ON_BEHALF, behalf_label
+from app.services.proxy_settings import cancel_proxy, set_proxy
+from app.services.task_lists import list_tasks
+from app.services.task_rows import TaskFilters
 from tests.factories import create_user
 from tests.services.workspace import accept_intake, make_people, new_case, task_named
 

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.models import AuditEvent, HumanTask, ProcessVersion, ProxyRule, User
 from app.scheduler import run_job
-from app.services.proxies import ON_BEHALF, set_proxy
+from app.services.proxies import ON_BEHALF
+from app.services.proxy_settings import set_proxy
 from tests.cleanup import delete_cases
 from tests.factories import create_user
 from tests.services import supervision_data as data

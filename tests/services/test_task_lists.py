@@ -14,8 +14,10 @@ from app.models import Case, HumanTask, User
 from app.services.cases import complete_task, open_tasks
 from app.services.errors import InvalidInput
 from app.services.operations import claim_task
-from app.services.proxies import set_proxy
-from app.services.task_lists import TaskFilters, count_tasks, due_badge, list_tasks, tasks_with_counts
+from app.services.proxy_settings import set_proxy
+from app.services.task_counts import count_tasks
+from app.services.task_lists import list_tasks, tasks_with_counts
+from app.services.task_rows import TaskFilters, due_badge
 from tests.factories import create_user
 from tests.services.workspace import accept_intake, make_people, new_case, task_named
 

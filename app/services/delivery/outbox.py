@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, aliased
 
 from app.models import Case, OutboxEvent
 from app.services.errors import Conflict, NotFound
-from app.services.events import insert_ignoring_duplicates, publish_case_events
+from app.services.event_envelope import insert_ignoring_duplicates
+from app.services.step_events import publish_case_events
 
 CHANNELS = ("webhook", "bpmn", "email", "sms")
 STATES = ("pending", "failed", "delivered")

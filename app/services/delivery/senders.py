@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.services.delivery.outbox import Claimed
-from app.services.events import SCHEMA, event_id, local_iso
+from app.services.event_envelope import SCHEMA, event_id, local_iso
 
 USER_AGENT = "govflow-outbox/1"
 _NS = uuid.UUID("0b7c6b2e-4a3e-5f5c-9d55-676f76666c6f")

@@ -18,7 +18,8 @@ from app.services.case_views import case_opinions
 from app.services.cases import complete_task
 from app.services.errors import InvalidInput
 from app.services.proxies import behalf_label
-from app.services.task_lists import TaskFilters, TaskRow, principal_names, tasks_with_counts
+from app.services.task_lists import principal_names, tasks_with_counts
+from app.services.task_rows import TaskFilters, TaskRow
 from app.web.api import bp
 from app.web.api.auth import api_user, json_body
 from app.web.clock import now
