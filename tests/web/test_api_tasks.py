@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Case, HumanTask, Opinion
 from tests.factories import create_user
+from tests.services import supervision_data as data
 from tests.web.conftest import api_token
 
 
@@ -299,3 +300,28 @@ def test_list_total_is_the_count_without_filters_and_counted_again_with_them(
     cc = client.get("/api/v1/tasks?view=cc", headers=h["clerk"]).get_json()
     assert cc["total"] == 0 and cc["counts"]["cc"] == 0
     assert client.get("/api/v1/tasks?view=claimable&due_state=soon", headers=h["clerk"]).status_code == 400
+
+
+def test_processes_with_their_own_intake_are_not_started_generically(
+    session: Session, client: FlaskClient, api: dict[str, Any], now: datetime
+) -> None:
+    h = api["h"]
+    item = data.item(session, process_id="mini_parallel")  # now a catalogue item's process
+    refused = client.post(
+        "/api/v1/cases",
+        json={"process_id": "mini_parallel", "data": {"departments": ["market"]}},
+        headers=h["clerk"],
+    )
+    body = refused.get_json()
+    assert (
+        refused.status_code == 409 and f"/api/v1/items/{item.code}/applications" in body["details"]["entry"]
+    )
+    for process_id in (
+        "document_incoming",
+        "document_outgoing",
+        "hotline_work_order",
+        "evaluation_rectification",
+    ):
+        answer = client.post("/api/v1/cases", json={"process_id": process_id, "data": {}}, headers=h["clerk"])
+        assert answer.status_code == 409 and answer.get_json()["details"]["process_id"] == process_id
+    assert session.scalar(select(func.count(Case.id))) == 0

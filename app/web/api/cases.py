@@ -9,6 +9,7 @@ from flask import jsonify
 from app.extensions import db
 from app.models import Case
 from app.services.case_access import case_for_viewer, list_cases, withdraw_application
+from app.services.case_entry import check_generic_start
 from app.services.case_views import case_opinions, case_tasks
 from app.services.cases import start_case
 from app.services.errors import InvalidInput
@@ -63,6 +64,7 @@ def case_start() -> Any:
         raise InvalidInput("data 必须是对象", {"data": "object expected"})
     if title is not None and (not isinstance(title, str) or len(title) > MAX_TITLE):
         raise InvalidInput("标题无效", {"title": f"text up to {MAX_TITLE} characters"})
+    check_generic_start(db.session(), process_id.strip())  # items, 公文, 12345, 差评整改: their own entry
     case = start_case(db.session(), process_id.strip(), data, api_user(), now(), title=title or None)
     body = case_json(case)
     body["open_tasks"] = open_tasks_json(db.session(), case.id, list(case.open_task_uuids or []))
