@@ -40,6 +40,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     class Config(TestingConfig):
         SQLALCHEMY_DATABASE_URI = _database_url(tmp)
         GOVFLOW_UPLOAD_DIR = str(tmp / "uploads")
+        GOVFLOW_FIXED_NOW = FIXED_NOW  # requests run at the instant the tests' data is written at
 
     application = create_app(Config)
     with application.app_context():

@@ -43,7 +43,7 @@ def test_expired_token_is_401(session: Session, client: FlaskClient, now: dateti
     create_user(session, now, username="expiring")
     token = _token(client, "expiring")
     row = session.scalars(select(ApiToken)).one()
-    row.expires_at = datetime.now(row.expires_at.tzinfo) - timedelta(seconds=1)
+    row.expires_at = now - timedelta(seconds=1)
     session.flush()
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 

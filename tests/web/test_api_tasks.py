@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Case, HumanTask, Opinion
+from tests.conftest import FIXED_NOW
 from tests.factories import create_user
 from tests.services import supervision_data as data
 from tests.web.conftest import api_token
@@ -212,9 +213,7 @@ def test_cases_start_list_detail_and_withdraw(
     number = _start(client, h["applicant"], title="我的申请")
     assert client.get("/api/v1/cases", headers=h["applicant"]).get_json()["total"] == 1
     assert client.get(f"/api/v1/cases/{number}", headers=h["applicant"]).status_code == 200
-    other_applicant = create_user(
-        session, datetime.now().astimezone(), username="api_other", roles=[("applicant", None)]
-    )
+    other_applicant = create_user(session, FIXED_NOW, username="api_other", roles=[("applicant", None)])
     assert other_applicant.id
     assert client.get(f"/api/v1/cases/{number}", headers=api_token(client, "api_other")).status_code == 404
     assert (

@@ -15,7 +15,7 @@ from app.services.cases import complete_task, open_tasks, start_case
 from app.services.copies import copy_case
 from app.services.delegation import transfer_task
 from app.services.operations import claim_task
-from tests.conftest import AuthActions, csrf_token_from
+from tests.conftest import FIXED_NOW, AuthActions, csrf_token_from
 from tests.factories import DEPARTMENT_NAMES, create_user
 from tests.processes.scenario import deploy
 
@@ -82,7 +82,7 @@ def test_overdue_task_shows_red(
     session: Session, case: Case, people: dict[str, User], auth: AuthActions, client: FlaskClient
 ) -> None:
     task = _task(session, case, "accept_application")
-    task.due_at = datetime.now(task.created_at.tzinfo) - timedelta(days=3)
+    task.due_at = FIXED_NOW - timedelta(days=3)
     session.commit()
     auth.login("wangmin")
     html = client.get("/tasks?view=claimable").get_data(as_text=True)
