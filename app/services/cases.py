@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import Case, HumanTask, ProcessVersion, User
 from app.services.audit import event_row
+from app.services.case_writes import FinishedTask, write_case
 from app.services.delegation import finish_delegation
 from app.services.documents import with_document_number
 from app.services.errors import InvalidInput, NotFound, WorkflowFailed
@@ -26,7 +27,7 @@ from app.services.locking import (
 )
 from app.services.numbers import case_number
 from app.services.processes import latest_version
-from app.services.projection import COUNTERSIGN_FOR, project_result, write_case
+from app.services.projection import COUNTERSIGN_FOR, project_result
 from app.services.proxies import acting_for
 from app.services.runtime import spec_ref, version_form, workflow_engine, working_calendar
 from app.services.signers import finish_countersign, refuse_open_countersigns
@@ -40,8 +41,22 @@ __all__ = [
     "lock_task",
     "open_tasks",
     "start_case",
+    "start_case_with_tasks",
     "validate_task_data",
 ]
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """A task a step opened: what a caller needs to route it without listing its to-do views again."""
+
+    id: int
+    task_uuid: str
+    bpmn_id: str
+    name: str
+    candidate_role: str | None
+    candidate_department: str | None
+    assignee_id: int | None
 
 
 @dataclass(frozen=True)
@@ -50,7 +65,22 @@ class Completion:
 
     case: Case
     task: HumanTask
-    new_task_uuids: tuple[str, ...]
+    new_tasks: tuple[NewTask, ...]
+
+
+@dataclass(frozen=True)
+class Started:
+    """A started case and the tasks it opened."""
+
+    case: Case
+    new_tasks: tuple[NewTask, ...]
+
+
+def next_tasks(created: Sequence[Mapping[str, Any]], ids: Mapping[str, int]) -> tuple[NewTask, ...]:
+    """The new tasks (rows planned by `project_result`, ids from `write_case`) in creation order."""
+    fields = ("task_uuid", "bpmn_id", "name", "candidate_role", "candidate_department", "assignee_id")
+    tasks = [NewTask(ids[row["task_uuid"]], **{name: row[name] for name in fields}) for row in created]
+    return tuple(sorted(tasks, key=lambda task: task.id))
 
 
 def _checked(result: Result) -> Result:
@@ -73,6 +103,23 @@ def start_case(
     meta: Mapping[str, Any] | None = None,
 ) -> Case:
     """Start the newest version of a process as a new case with its first tasks projected."""
+    return start_case_with_tasks(
+        session, process_id, data, actor, now, kind=kind, title=title, meta=meta
+    ).case
+
+
+def start_case_with_tasks(
+    session: Session,
+    process_id: str,
+    data: Mapping[str, Any],
+    actor: User | None,
+    now: datetime,
+    *,
+    kind: str = "application",
+    title: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> Started:
+    """start_case, also naming the tasks the start opened (ids without reading them back)."""
     version = latest_version(session, process_id)
     result = _checked(workflow_engine().start(spec_ref(version), dict(data), now))
     year = working_calendar().local_date(now).year
@@ -91,11 +138,11 @@ def start_case(
     )
     session.add(case)
     session.flush()
-    _, values = project_result(session, case, result, now)
+    created, values = project_result(session, case, result, now)
     event = event_row(case, actor, "case.started", {"process": process_id, "version": version.version}, now)
-    write_case(session, case, values, event=event)  # on PostgreSQL one statement
+    new_ids = write_case(session, case, values, event=event, new_tasks=created)  # PostgreSQL: one statement
     session.flush()  # the outbox rows project_result added, if any
-    return case
+    return Started(case, next_tasks(created, new_ids))
 
 
 def validate_task_data(version: ProcessVersion, task: HumanTask, data: Mapping[str, Any]) -> None:
@@ -138,35 +185,25 @@ def complete_task(
     _checked(result)
     decision = data.get(task.properties.get("decisionField", "decision"))
     # Core statements, no unit-of-work flush: each table written once (docs/architecture.md, cost per step)
-    _write_task(session, task, actor, now, str(decision)[:40] if decision is not None else None)
-    new_tasks, values = project_result(
+    finished = _finish_task(task, actor, now, str(decision)[:40] if decision is not None else None)
+    created, values = project_result(
         session, case, result, now, task.task_uuid, finished=task, proxies_active=proxies_active
     )
     opinion = _completion_opinion(task, actor, data, now, on_behalf)
-    detail = {"task": task.bpmn_id, "task_id": task.id, "decision": task.decision, "next": new_tasks}
+    new_uuids = [row["task_uuid"] for row in created]
+    detail = {"task": task.bpmn_id, "task_id": task.id, "decision": task.decision, "next": new_uuids}
     event = event_row(case, actor, "task.completed", detail, now)
-    write_case(session, case, values, opinion=opinion, event=event)  # on PostgreSQL one statement
+    # on PostgreSQL one statement for every row of the step
+    new_ids = write_case(
+        session, case, values, opinion=opinion, event=event, finished=finished, new_tasks=created
+    )
     session.flush()  # anything a hook above left pending (nothing on the plain path)
     on_task_completed(session, case, task, now)  # licences, credit records, 差评 follow-up
-    return Completion(case=case, task=task, new_task_uuids=tuple(new_tasks))
+    return Completion(case=case, task=task, new_tasks=next_tasks(created, new_ids))
 
 
-_COMPLETE_TASK = (
-    update(HumanTask)
-    .where(HumanTask.id == bindparam("task_id"))
-    .values(
-        state="completed",
-        completed_by_id=bindparam("completed_by_id"),
-        completed_at=bindparam("completed_at"),
-        decision=bindparam("decision"),
-        assignee_id=bindparam("assignee_id"),
-    )
-    .execution_options(synchronize_session=False)
-)
-
-
-def _write_task(session: Session, task: HumanTask, actor: User, now: datetime, decision: str | None) -> None:
-    """The completed task row in one Core UPDATE (the row is locked); the loaded object kept in step."""
+def _finish_task(task: HumanTask, actor: User, now: datetime, decision: str | None) -> FinishedTask:
+    """The completed task's new column values (written with the case); the loaded object kept in step."""
     values = {
         "state": "completed",
         "completed_by_id": actor.id,
@@ -174,9 +211,9 @@ def _write_task(session: Session, task: HumanTask, actor: User, now: datetime, d
         "decision": decision,
         "assignee_id": task.assignee_id if task.assignee_id is not None else actor.id,
     }
-    session.connection().execute(_COMPLETE_TASK, {"task_id": task.id, **values})
     for name, value in values.items():
         set_committed_value(task, name, value)
+    return FinishedTask(task.id, values)
 
 
 def _completion_opinion(

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.exc import StaleDataError
 
-from app.models import AuditEvent, Case, HumanTask, Opinion, OutboxEvent, User
+from app.models import Case, HumanTask, OutboxEvent, User
 from app.services.permissions import candidates_for
 from app.services.proxies import ON_BEHALF, ActiveRule, active_rules, route_new_task
 from app.services.runtime import working_calendar
@@ -19,7 +18,8 @@ from app.workflow import HumanTaskInfo, Result
 
 CLOSED_STATUSES = frozenset({"completed", "terminated"})
 COUNTERSIGN_FOR = "countersignFor"  # property of a 加签 row: the task_uuid of the task it belongs to
-_INSERT_TASKS = insert(HumanTask)  # built once; executed with a list of rows
+# built once; executed with a list of rows (one multi-row statement), the new ids returned
+_INSERT_TASKS_RETURNING = insert(HumanTask).returning(HumanTask.id, HumanTask.task_uuid)
 
 
 def time_limit_days(properties: dict[str, str] | Any, data: Any) -> int | None:
@@ -117,12 +117,12 @@ def project_result(
     *,
     finished: HumanTask | None = None,
     proxies_active: bool | None = None,
-) -> tuple[list[str], dict[str, Any]]:
-    """Keep human_task in step with the READY tasks; return the new task uuids and the case's new values.
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Plan the step's writes: the new human_task rows and the case's new values; cancel tasks that left.
 
     `proxies_active=False` (known from the lock query) skips the proxy-rule lookup for new tasks.
-    The values (state, status, timers, pending events…) are for the caller to write: `apply_result`
-    through the ORM, `write_case` as one Core UPDATE.
+    The rows and values (state, status, timers, pending events…) are for the caller to write:
+    `apply_result` through the ORM, `write_case` in as few statements as the database allows.
     """
     before = set(case.open_task_uuids or [])
     ready_ids = [info.task_id for info in result.ready]
@@ -137,8 +137,6 @@ def project_result(
     fresh = [info for info in result.ready if info.task_id not in before or info.task_id == completed_uuid]
     rules = active_rules(session, now) if fresh and proxies_active is not False else []
     created = [_new_task(session, case, info, now, rules) for info in fresh]
-    if created:  # one multi-row INSERT, whatever the number of new tasks
-        session.connection().execute(_INSERT_TASKS, created)
     starting, closing = not case.state, result.status in CLOSED_STATUSES and case.closed_at is None  # events
     for index, event in enumerate(result.events):
         session.add(
@@ -174,84 +172,23 @@ def project_result(
         "closed_at": now if closing else case.closed_at,
         "pending_events": (case.pending_events or "") + lines if lines else case.pending_events,
     }
-    return [row["task_uuid"] for row in created], values
+    return created, values
+
+
+def insert_tasks(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Insert new human_task rows (one multi-row statement); return their ids by task uuid."""
+    if not rows:
+        return {}
+    returned = session.connection().execute(_INSERT_TASKS_RETURNING, list(rows))
+    return {uuid: task_id for task_id, uuid in returned}
 
 
 def apply_result(
     session: Session, case: Case, result: Result, now: datetime, completed_uuid: str | None = None
 ) -> list[str]:
     """Write the new state, keep human_task in step with the READY tasks; return the new task uuids."""
-    new_uuids, values = project_result(session, case, result, now, completed_uuid)
+    created, values = project_result(session, case, result, now, completed_uuid)
+    insert_tasks(session, created)
     for name, value in values.items():
         setattr(case, name, value)
-    return new_uuids
-
-
-_CASE_COLUMNS = (
-    "state",
-    "status",
-    "open_task_uuids",
-    "next_timer_at",
-    "updated_at",
-    "error_message",
-    "closed_at",
-    "pending_events",
-)
-_UPDATE_CASE = (
-    update(Case)
-    .where(Case.id == bindparam("case_id"), Case.version == bindparam("seen_version"))
-    .values(version=bindparam("new_version"), **{name: bindparam(name) for name in _CASE_COLUMNS})
-    .execution_options(synchronize_session=False)
-)
-
-
-def _insert_cte(model: type[Opinion | AuditEvent], prefix: str) -> Any:
-    """INSERT of one `model` row as a data-modifying CTE, its values bound as `<prefix><column>`."""
-    columns = [column.key for column in model.__table__.columns if not column.primary_key]
-    return insert(model).values({name: bindparam(prefix + name) for name in columns}).cte(prefix + "row")
-
-
-_OPINION_PREFIX, _EVENT_PREFIX = "opinion_", "event_"
-_OPINION_CTE, _EVENT_CTE = _insert_cte(Opinion, _OPINION_PREFIX), _insert_cte(AuditEvent, _EVENT_PREFIX)
-# PostgreSQL: the case UPDATE with the opinion and/or audit rows of the same step, in one statement
-_UPDATE_CASE_WITH = {
-    (True, False): _UPDATE_CASE.add_cte(_OPINION_CTE),
-    (False, True): _UPDATE_CASE.add_cte(_EVENT_CTE),
-    (True, True): _UPDATE_CASE.add_cte(_OPINION_CTE, _EVENT_CTE),
-}
-_INSERT_OPINION, _INSERT_EVENT = insert(Opinion), insert(AuditEvent)
-
-
-def write_case(
-    session: Session,
-    case: Case,
-    values: dict[str, Any],
-    *,
-    opinion: dict[str, Any] | None = None,
-    event: dict[str, Any] | None = None,
-) -> None:
-    """`values` (from `project_result`) in one Core UPDATE with the version check the ORM would make.
-
-    `opinion` and `event` (rows from `locking.opinion_row` and `audit.event_row`) are inserted with it:
-    on PostgreSQL in the same statement (data-modifying CTEs: one round trip instead of three), elsewhere
-    as INSERTs just before it. The loaded object is brought in step without a reload; no unit-of-work
-    flush is needed for it.
-    """
-    connection = session.connection()
-    version = case.version
-    params = {"case_id": case.id, "seen_version": version, "new_version": version + 1, **values}
-    statement = _UPDATE_CASE
-    if (opinion is not None or event is not None) and connection.dialect.name == "postgresql":
-        statement = _UPDATE_CASE_WITH[opinion is not None, event is not None]
-        for prefix, row in ((_OPINION_PREFIX, opinion), (_EVENT_PREFIX, event)):
-            params.update({prefix + name: value for name, value in (row or {}).items()})
-    else:
-        for insert_row, row in ((_INSERT_OPINION, opinion), (_INSERT_EVENT, event)):
-            if row is not None:
-                connection.execute(insert_row, row)
-    result = connection.execute(statement, params)
-    if result.rowcount != 1:
-        raise StaleDataError(f"case {case.id} was changed by someone else (version {version})")
-    for name, value in values.items():
-        set_committed_value(case, name, value)
-    set_committed_value(case, "version", version + 1)
+    return [row["task_uuid"] for row in created]

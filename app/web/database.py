@@ -38,6 +38,8 @@ _INFO_KEY = "govflow_deferred"
 _WRITE_LOCKED = "govflow_write_locked"
 IDLE_PING_SECONDS = 10.0
 _IDLE_SINCE = "govflow_idle_since"
+_WROTE = "govflow_wrote"
+_PG_READS = frozenset({"SELECT", "SHOW", "EXPLAIN"})  # statements that cannot have written anything
 
 
 class NeedsWriteLock(Exception):
@@ -49,6 +51,8 @@ def register(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
         check_idle_connections(engine)
+        if engine.dialect.name == "postgresql":
+            end_reads_with_commit(app, engine)
         if engine.dialect.name != "sqlite":
             return
         configure_sqlite(engine)
@@ -129,3 +133,42 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "rollback")
     def _transaction_over(conn: Any) -> None:
         conn.info[_INFO_KEY] = False
+
+
+def end_reads_with_commit(app: Flask, engine: Engine) -> None:
+    """PostgreSQL: a request whose transaction ran only reads ends it with COMMIT instead of ROLLBACK.
+
+    Both end a read-only transaction the same way, but psycopg forgets every prepared statement of the
+    connection on a ROLLBACK (and sends DEALLOCATE ALL on the next use): each list or page request would
+    wipe them, and the statements of the next requests would be parsed and planned again from scratch.
+    A transaction that ran anything but plain reads, or a request that failed, is rolled back as before.
+    """
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_writes(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not conn.info.get(_WROTE) and statement.lstrip().split(None, 1)[0].upper() not in _PG_READS:
+            conn.info[_WROTE] = True
+
+    @event.listens_for(engine, "begin")
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _transaction_boundary(conn: Any) -> None:
+        conn.info[_WROTE] = False
+
+    @app.teardown_request
+    def _commit_reads(error: BaseException | None) -> None:
+        session = db.session()
+        if (
+            error is not None
+            or not session.in_transaction()
+            or session.new
+            or session.dirty
+            or session.deleted
+        ):
+            return
+        if session.connection().info.get(_WROTE, True):
+            return  # wrote something without committing it: the rollback that follows undoes it
+        try:
+            session.commit()
+        except Exception:  # the connection broke: what follows (rollback, pool) deals with it
+            session.rollback()

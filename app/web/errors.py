@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
@@ -54,6 +55,11 @@ def register(app: Flask) -> None:
     def _domain(error: domain.DomainError) -> Any:
         db.session.rollback()
         return error_response(status_for(error), error.code, error.message, error.details)
+
+    @app.errorhandler(StaleDataError)
+    def _stale(_error: StaleDataError) -> Any:  # the case changed under a write (its version check)
+        db.session.rollback()
+        return error_response(409, "conflict", _("此办件刚被他人更新，请刷新后重试。"))
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError) -> Any:

@@ -82,7 +82,7 @@ def test_delegate_answers_then_owner_completes(
     with pytest.raises(InvalidInput):  # the delegate must give an opinion
         complete_task(session, review.id, {}, people["head"], now)
     done = complete_task(session, review.id, {"opinion": "<b>同意</b>，材料齐全"}, people["head"], now)
-    assert done.new_task_uuids == () and review.state == "open"
+    assert done.new_tasks == () and review.state == "open"
     assert (review.assignee_id, review.owner_id) == (people["market"].id, None)
     opinion = session.scalars(select(Opinion).where(Opinion.author_id == people["head"].id)).one()
     assert opinion.on_behalf_of_id == people["market"].id and opinion.text == "<b>同意</b>，材料齐全"

@@ -104,7 +104,8 @@ def test_clock_pause_and_resume_emit_events(session: Session, now: datetime, peo
     case = data.case(session, pv, now - timedelta(days=2), service_item=item)
     pause = start_pause(session, case, "专家评审", "论证", people["approver"], now)
     end_pause(session, pause.id, people["approver"], now + timedelta(days=1))
-    kinds = [e.kind for e in session.scalars(select(OutboxEvent).where(OutboxEvent.case_id == case.id))]
+    in_order = select(OutboxEvent).where(OutboxEvent.case_id == case.id).order_by(OutboxEvent.id)
+    kinds = [e.kind for e in session.scalars(in_order)]
     assert kinds == ["clock.paused", "clock.resumed"]
     resumed = _events(session, "clock.resumed")[0]
     assert (

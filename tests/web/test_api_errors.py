@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.models import AuditEvent, HumanTask
+from app.models import AuditEvent, Case, HumanTask
+from app.services import cases as cases_service
 from tests.conftest import AuthActions, csrf_token_from
 from tests.web.test_api_tasks import _open, _start
 
@@ -115,3 +117,24 @@ def test_withdraw_of_a_task_i_did_not_complete_is_refused(
     assert answer.status_code in (403, 409) and answer.get_json()["error"]
     session.expire_all()
     assert _open(session, number, "review").state == "open"
+
+
+def test_a_case_changed_under_a_completion_is_409_and_nothing_is_written(
+    session: Session, client: FlaskClient, api: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = api["h"]
+    number = _start(client, h["clerk"])
+    intake = _open(session, number, "intake")
+    planned = cases_service.project_result
+
+    def changed_meanwhile(*args: Any, **kwargs: Any) -> Any:  # another writer got in after the lock
+        bump = update(Case).where(Case.number == number).values(version=Case.version + 1)
+        session.execute(bump.execution_options(synchronize_session=False))
+        return planned(*args, **kwargs)
+
+    monkeypatch.setattr(cases_service, "project_result", changed_meanwhile)
+    done = {"data": {"decision": "accept"}}
+    answer = client.post(f"/api/v1/tasks/{intake.id}/complete", json=done, headers=h["clerk"])
+    assert answer.status_code == 409 and answer.get_json()["error"] == "conflict"
+    session.expire_all()
+    assert _open(session, number, "intake").state == "open"

@@ -11,11 +11,11 @@ from app.models import Case
 from app.services.case_access import case_for_viewer, list_cases, withdraw_application
 from app.services.case_entry import check_generic_start
 from app.services.case_views import case_opinions, case_tasks
-from app.services.cases import start_case
+from app.services.cases import start_case_with_tasks
 from app.services.errors import InvalidInput
 from app.web.api import bp
 from app.web.api.auth import api_user, json_body
-from app.web.api.tasks import _int_arg, open_tasks_json, opinion_json, task_json
+from app.web.api.tasks import _int_arg, new_tasks_json, opinion_json, task_json
 from app.web.clock import now
 
 MAX_TITLE = 300
@@ -65,9 +65,11 @@ def case_start() -> Any:
     if title is not None and (not isinstance(title, str) or len(title) > MAX_TITLE):
         raise InvalidInput("标题无效", {"title": f"text up to {MAX_TITLE} characters"})
     check_generic_start(db.session(), process_id.strip())  # items, 公文, 12345, 差评整改: their own entry
-    case = start_case(db.session(), process_id.strip(), data, api_user(), now(), title=title or None)
-    body = case_json(case)
-    body["open_tasks"] = open_tasks_json(db.session(), case.id, list(case.open_task_uuids or []))
+    started = start_case_with_tasks(
+        db.session(), process_id.strip(), data, api_user(), now(), title=title or None
+    )
+    body = case_json(started.case)
+    body["open_tasks"] = new_tasks_json(started.new_tasks)
     db.session.commit()  # after serializing (no reload of the expired case)
     return jsonify(body), 201
 

@@ -7,15 +7,13 @@ from datetime import date
 from typing import Any
 
 from flask import jsonify, request
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import HumanTask, Opinion
 from app.services import bulk, copies, delegation, operations, signers
 from app.services.case_access import task_for_viewer
 from app.services.case_views import case_opinions
-from app.services.cases import complete_task
+from app.services.cases import NewTask, complete_task
 from app.services.errors import InvalidInput
 from app.services.proxies import behalf_label
 from app.services.task_lists import principal_names, tasks_with_counts
@@ -95,30 +93,10 @@ def task_json(task: HumanTask) -> dict[str, Any]:
     }
 
 
-_NEXT_TASKS = (
-    select(
-        HumanTask.id,
-        HumanTask.bpmn_id,
-        HumanTask.name,
-        HumanTask.candidate_role,
-        HumanTask.candidate_department,
-        HumanTask.assignee_id,
-    )
-    .where(
-        HumanTask.case_id == bindparam("case_id"),
-        HumanTask.state == "open",
-        HumanTask.task_uuid.in_(bindparam("uuids", expanding=True)),
-    )
-    .order_by(HumanTask.id)
-)  # built once: the start and complete responses run it with new values
-
-
-def open_tasks_json(session: Session, case_id: int, task_uuids: Sequence[str]) -> list[dict[str, Any]]:
-    """The case's open tasks among `task_uuids` (what comes next), in one query, oldest first."""
-    if not task_uuids:
-        return []
-    rows = session.execute(_NEXT_TASKS, {"case_id": case_id, "uuids": list(task_uuids)})
-    return [dict(row._mapping) for row in rows]
+def new_tasks_json(tasks: Sequence[NewTask]) -> list[dict[str, Any]]:
+    """The open tasks a start or a completion created (what comes next), oldest first."""
+    fields = ("id", "bpmn_id", "name", "candidate_role", "candidate_department", "assignee_id")
+    return [{name: getattr(task, name) for name in fields} for task in tasks]
 
 
 def opinion_json(opinion: Opinion) -> dict[str, Any]:
@@ -207,8 +185,8 @@ def task_complete(task_id: int) -> Any:
     body = {
         "task": task_json(completion.task),
         "case_status": completion.case.status,
-        "new_tasks": len(completion.new_task_uuids),
-        "next_tasks": open_tasks_json(db.session(), completion.case.id, completion.new_task_uuids),
+        "new_tasks": len(completion.new_tasks),
+        "next_tasks": new_tasks_json(completion.new_tasks),
     }
     db.session.commit()  # after serializing: committing expires the rows, reading them again costs a query
     return jsonify(body)
