@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from app.models import AuditEvent, HumanTask, Opinion, ProcessVersion, User
+from app.models import AuditEvent, HumanTask, ProcessVersion, User
 from app.services.audit import record_event
 from app.services.directory import current_handlers, display_names, task_link
 from app.services.errors import Conflict, InvalidInput, PermissionDenied, WorkflowFailed
@@ -17,10 +17,10 @@ from app.services.permissions import OVERSIGHT_ROLES
 from app.services.projection import apply_result, cancel_countersigns
 from app.services.proxies import acting_for
 from app.services.runtime import spec_ref, workflow_engine
+from app.services.withdrawals import check_withdrawals, completed_step
 from app.workflow import Result, TaskNotReady
 
 URGE_INTERVAL = timedelta(hours=1)
-PASSIVE_ACTIONS = frozenset({"task.urged", "task.proxied", "task.proxy_returned", "task.signer_removed"})
 
 
 def return_targets(task: HumanTask) -> list[str]:
@@ -88,56 +88,25 @@ def unclaim_task(session: Session, task_id: int, actor: User, now: datetime) -> 
     return task
 
 
-def _completion_event(session: Session, task: HumanTask) -> AuditEvent | None:
-    query = (
-        select(AuditEvent)
-        .where(AuditEvent.case_id == task.case_id, AuditEvent.action == "task.completed")
-        .order_by(AuditEvent.id.desc())
-    )
-    return next((e for e in session.scalars(query) if e.detail.get("task_id") == task.id), None)
-
-
-def _who_acted(session: Session, event: AuditEvent, next_tasks: list[HumanTask]) -> list[str]:
-    ids = {t.id for t in next_tasks}
-    actors = {t.completed_by_id for t in next_tasks if t.state != "open" and t.completed_by_id}
-    actors |= set(session.scalars(select(Opinion.author_id).where(Opinion.human_task_id.in_(ids))))
-    later = session.scalars(
-        select(AuditEvent).where(AuditEvent.case_id == event.case_id, AuditEvent.id > event.id)
-    )
-    actors |= {
-        e.actor_id
-        for e in later
-        if e.detail.get("task_id") in ids and e.action not in PASSIVE_ACTIONS and e.actor_id is not None
-    }
-    return sorted(display_names(session, actors).values())
-
-
 def withdraw_completion(session: Session, task_id: int, actor: User, now: datetime) -> HumanTask:
     """撤回: undo my last completion while the steps it created are open and untouched; reopen it for me."""
     task = lock_task(session, task_id)
-    if task.completed_by_id != actor.id:
+    check = check_withdrawals(session, [completed_step(task)], actor)[task.id]
+    if check.refusal == "not_mine":
         raise PermissionDenied("只能撤回自己办理的任务 (only your own completion)")
     case = task.case
-    event = _completion_event(session, task) if task.state == "completed" else None
-    if case.status != "open" or event is None or not event.detail.get("next"):
+    if check.refusal == "moved_on":
         raise Conflict(
             "此任务无法撤回 (nothing to withdraw: the case moved on or ended)", {"case": case.number}
         )
-    next_uuids = set(event.detail["next"])
-    next_tasks = list(
-        session.scalars(
-            select(HumanTask).where(
-                HumanTask.case_id == case.id, HumanTask.task_uuid.in_(next_uuids), HumanTask.id > task.id
-            )
-        )
-    )
-    acted = _who_acted(session, event, next_tasks)
-    if acted:
+    if check.refusal == "acted":
+        acted = sorted(display_names(session, check.acted_by).values())
         raise Conflict(f"后续办理人已处理，无法撤回：{'、'.join(acted)}", {"acted_by": acted})
+    next_uuids = set(check.next_uuids)
     result = _reset_to_mine(
         case.process_version, case.state, task, set(case.open_task_uuids), next_uuids, now
     )
-    handlers = {uid for t in next_tasks for uid in current_handlers(session, t)}
+    handlers = {uid for t in check.next_tasks for uid in current_handlers(session, t)}
     apply_result(session, case, result, now)
     reopened = session.scalars(
         select(HumanTask).where(

@@ -8,6 +8,7 @@ navigation counts: `task_counts`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from app.services.task_rows import (
     task_row,
 )
 from app.services.task_visibility import Branches, ProxyView, cached, proxy_view, view_branches
+from app.services.withdrawals import withdrawable_ids
 
 MAX_SCAN = 2000  # rows scanned when the due-state filter must be computed in Python
 
@@ -117,11 +119,30 @@ def list_tasks(
     proxies: ProxyView | None = None,
     known_total: int | None = None,
 ) -> Page[TaskRow]:
-    """One page of a to-do list view, most urgent first (due_at, nulls last).
+    """One page of a to-do list view, most urgent first (due_at, nulls last); 已办 rows say whether their
+    completion may still be withdrawn (`withdrawals`, a few queries for the page).
 
     `proxies`: the actor's proxy rules when the caller has read them already. `known_total`: the view's
     unfiltered count when the caller has it (`count_tasks`); used only when no filter applies.
     """
+    found = _view_page(session, actor, view, filters, page, per_page, now, proxies, known_total)
+    if view != "done" or not found.items:
+        return found
+    allowed = withdrawable_ids(session, [r.task_id for r in found.items if r.task_id is not None], actor)
+    return replace(found, items=[replace(r, withdrawable=r.task_id in allowed) for r in found.items])
+
+
+def _view_page(
+    session: Session,
+    actor: User,
+    view: str,
+    filters: TaskFilters,
+    page: int,
+    per_page: int,
+    now: datetime,
+    proxies: ProxyView | None,
+    known_total: int | None,
+) -> Page[TaskRow]:
     the_view = _checked(view, filters)
     page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
     conditions = _filter_conditions(the_view, filters, now)

@@ -59,6 +59,7 @@ class TaskRow:
     copy_id: int | None = None
     read: bool | None = None
     note: str | None = None
+    withdrawable: bool = False  # 已办: my completion may still be withdrawn (撤回)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,27 @@ def test_lists_claim_complete_and_detail(session: Session, client: FlaskClient, 
     assert client.get("/api/v1/tasks").status_code == 401
 
 
+def test_done_list_says_which_completions_may_be_withdrawn(
+    session: Session, client: FlaskClient, api: dict[str, Any]
+) -> None:
+    h = api["h"]
+    first, second = _start(client, h["clerk"], "甲"), _start(client, h["clerk"], "乙")
+    intakes = {number: _open(session, number, "intake").id for number in (first, second)}
+    for task_id in intakes.values():
+        client.post(
+            f"/api/v1/tasks/{task_id}/complete", json={"data": {"decision": "accept"}}, headers=h["clerk"]
+        )
+    client.post(f"/api/v1/tasks/{_open(session, second, 'review').id}/claim", headers=h["market"])
+    listed = client.get("/api/v1/tasks?view=done", headers=h["clerk"]).get_json()["items"]
+    assert {row["case_number"]: row["withdrawable"] for row in listed} == {first: True, second: False}
+    refused = client.post(f"/api/v1/tasks/{intakes[second]}/withdraw", headers=h["clerk"])
+    assert refused.status_code == 409 and refused.get_json()["error"] == "conflict"
+    withdrawn = client.post(f"/api/v1/tasks/{intakes[first]}/withdraw", headers=h["clerk"])
+    assert withdrawn.status_code == 200 and withdrawn.get_json()["state"] == "open"
+    todo = client.get("/api/v1/tasks?view=todo", headers=h["clerk"]).get_json()["items"]
+    assert [row["withdrawable"] for row in todo] == [False]  # only 已办 rows carry it
+
+
 def test_invalid_form_is_400_with_field_errors_and_nothing_saved(
     session: Session, client: FlaskClient, api: dict[str, Any]
 ) -> None:

@@ -11,6 +11,7 @@ from flask_babel import refresh
 from sqlalchemy.orm import Session
 
 from app.models import Case, HumanTask, User
+from app.services.case_views import case_tasks
 from app.services.cases import complete_task, open_tasks, start_case
 from app.services.copies import copy_case
 from app.services.delegation import transfer_task
@@ -275,6 +276,30 @@ def test_withdraw_from_the_done_list_reopens_my_task(
     [reopened] = open_tasks(session, case)
     assert reopened.bpmn_id == "accept_application" and reopened.assignee_id == people["clerk"].id
     assert response.headers["Location"] == f"/tasks/{reopened.id}"
+
+
+def test_no_withdraw_button_once_the_next_step_was_taken(
+    session: Session,
+    case: Case,
+    people: dict[str, User],
+    auth: AuthActions,
+    client: FlaskClient,
+    now: datetime,
+) -> None:
+    lead = _at_lead_check(session, case, people, now)
+    intake = next(t for t in case_tasks(session, case) if t.bpmn_id == "accept_application")
+    auth.login("wangmin")
+    assert f"/tasks/{intake.id}/withdraw" in client.get("/tasks?view=done").get_data(as_text=True)
+    claim_task(session, lead.id, people["market"], now)  # the lead department opened the next step
+    session.commit()
+    done = client.get("/tasks?view=done").get_data(as_text=True)
+    assert case.number in done and f"/tasks/{intake.id}/withdraw" not in done
+    assert ">撤回</button>" not in done
+    response = _post(client, "/tasks?view=done", f"/tasks/{intake.id}/withdraw", {})  # posted anyway
+    assert response.status_code == 302 and response.headers["Location"] == "/tasks?view=done"
+    assert "后续办理人已处理，无法撤回" in client.get("/tasks?view=done").get_data(as_text=True)
+    session.expire_all()
+    assert _task(session, case, "lead_check").assignee_id == people["market"].id
 
 
 def test_transfer_copy_and_urge(
