@@ -208,6 +208,38 @@ def data_labels(
     return DataLabels(titles, values, departments or {})
 
 
+def opinion_decision_labels(
+    case: Case, opinions: Iterable[Opinion], tasks: Iterable[HumanTask]
+) -> dict[int, str]:
+    """Opinion id -> its decision as labelled by the form of the step that wrote it (that form's decision
+    field, `decisionField` or `decision`): the same value reads 受理 at the window and 签收 or 同意 elsewhere.
+
+    Opinions of a step without a form (加签 rows, no step) or whose form does not list the value (退回,
+    转办…) are left out: the caller labels them from the whole version.
+    """
+    by_id = {task.id: task for task in tasks}
+    version = case.process_version
+    forms: dict[tuple[str, str], dict[str, str]] = {}
+    labels: dict[int, str] = {}
+    for opinion in opinions:
+        task = by_id.get(opinion.human_task_id) if opinion.human_task_id is not None else None
+        if opinion.decision is None or task is None or not task.form:
+            continue
+        if opinion.decision == "return" and task.state == "returned":
+            continue  # the 退回 operation, not a value of the form
+        key = (task.form, task.properties.get("decisionField", "decision"))
+        if key not in forms:
+            form = version_form(version, key[0])
+            spec = next((f for f in form.fields() if f.name == key[1]), None) if form else None
+            forms[key] = (
+                {str(v): label for v, label in zip(spec.enum, spec.enum_labels, strict=False)} if spec else {}
+            )
+        label = forms[key].get(opinion.decision)
+        if label is not None:
+            labels[opinion.id] = label
+    return labels
+
+
 def diagram_xml(case: Case) -> str | None:
     """The BPMN XML the case runs on (the version's file named after the process, else the first)."""
     files = case.process_version.source_files

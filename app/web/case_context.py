@@ -18,6 +18,7 @@ from app.services.case_views import (
     case_tasks,
     data_labels,
     department_names,
+    opinion_decision_labels,
     step_ids,
 )
 from app.services.directory import display_names
@@ -41,14 +42,16 @@ def step_names(case: Case) -> dict[str, str]:
 
 
 def history_context(case: Case, tasks: list[HumanTask] | None = None) -> dict[str, Any]:
-    """Opinions, timeline, department names and the diagram's done/current step ids."""
+    """Opinions (with their decisions labelled by the form of the step that wrote them), timeline,
+    department names and the diagram's done/current step ids."""
     session = db.session()
     tasks = tasks if tasks is not None else case_tasks(session, case)
     done, current = step_ids(tasks)
     names = step_names(case)
     departments = department_names(session)
+    opinions = case_opinions(session, case)
     return {
-        "opinions": case_opinions(session, case),
+        "opinions": opinions,
         "events": timeline(case_events(session, case), tasks, names, departments),
         "departments": departments,
         "steps": names,
@@ -56,6 +59,7 @@ def history_context(case: Case, tasks: list[HumanTask] | None = None) -> dict[st
         "current_steps": current,
         "all_tasks": tasks,
         "decisions": decision_labels(case),
+        "opinion_decisions": opinion_decision_labels(case, opinions, tasks),
     }
 
 
@@ -130,7 +134,8 @@ def _entry(
 
 
 def decision_labels(case: Case) -> dict[str, str]:
-    """Decision value -> label from the version's forms (decision fields first), plus 退回."""
+    """Decision value -> label from the version's forms (decision fields first), plus 退回: for the opinions
+    whose own step's form does not label their decision (`opinion_decisions` does the others)."""
     values = data_labels(case).values
     ordered = sorted(values, key=lambda name: "decision" not in name)
     labels: dict[str, str] = {

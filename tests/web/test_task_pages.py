@@ -402,3 +402,34 @@ def test_case_data_labels_a_shared_field_by_the_step_that_wrote_it(
     assert ("牵头部门审查 · 审查意见", "材料齐全") in data
     assert not [title for title, _value in data if "受理决定" in title or "受理意见" in title]
     assert ("牵头部门", DEPARTMENT_NAMES["market"]) in data  # a key one form (or none) defines: as before
+
+
+def _opinion_labels(html: str) -> list[tuple[str, str]]:
+    """(step, decision label) of every opinion in the opinions panel, in order."""
+    return re.findall(r'<span class="tag">([^<]*)</span>\s*<span class="decision[^"]*">([^<]*)</span>', html)
+
+
+def test_each_opinion_decision_is_labelled_by_its_own_steps_form(
+    session: Session,
+    case: Case,
+    people: dict[str, User],
+    auth: AuthActions,
+    client: FlaskClient,
+    now: datetime,
+) -> None:
+    intake = _task(session, case, "accept_application")
+    notice = {"decision": "supplement", "supplement_items": ["公司章程"], "opinion": "缺章程"}
+    complete_task(session, intake.id, notice, people["clerk"], now)  # 窗口受理: supplement = 一次性告知补正
+    supplement = _task(session, case, "supplement_materials")
+    complete_task(session, supplement.id, {"materials": ["章程.pdf"]}, people["applicant"], now)
+    lead = _at_lead_check(session, case, people, now)
+    lacking = {"decision": "supplement", "supplement_items": ["股东证明"], "opinion": "缺股东证明"}
+    complete_task(session, lead.id, lacking, people["market"], now)  # 牵头部门审查: supplement = 需补正
+    session.commit()
+    expected = [("窗口受理", "一次性告知补正"), ("窗口受理", "受理"), ("牵头部门审查", "需补正")]
+    auth.login("huanghai")  # the market department head sees the case
+    assert _opinion_labels(client.get(f"/cases/{case.number}").get_data(as_text=True)) == expected
+    auth.login("zhangsan")
+    again = _task(session, case, "supplement_materials")
+    page = client.get(f"/tasks/{again.id}").get_data(as_text=True)
+    assert _opinion_labels(page) == expected
