@@ -23,6 +23,7 @@ DATA_TITLES = {
     "lead_dept": "牵头部门",
     "member_departments": "成员部门",
     "member_decisions": "成员部门审查结论",
+    "handling_departments": "分办部门",
     "dept": "部门",
     "next_step": "下一步",
     "body_text": "正文",

@@ -22,24 +22,33 @@ class Candidates:
     applicant: bool = False
 
 
+def data_key(value: str | None) -> str | None:
+    """The task-data key a `{key}` value names (None for a literal or nothing)."""
+    match = _PLACEHOLDER.match(value.strip()) if value else None
+    return match.group(1) if match else None
+
+
 def _resolve(value: str | None, data: Mapping[str, Any]) -> str | None:
     """`{key}` takes the value from task data; anything else is literal."""
     if not value:
         return None
-    match = _PLACEHOLDER.match(value.strip())
-    if match:
-        found = data.get(match.group(1))
+    key = data_key(value)
+    if key is not None:
+        found = data.get(key)
         return str(found) if found not in (None, "") else None
     return value.strip()
 
 
+def split_lane(lane: str | None) -> tuple[str | None, str | None]:
+    """A lane name's role and department parts: `approver@{dept}` -> ("approver", "{dept}")."""
+    role_part, _, dept_part = (lane or "").strip().partition("@")
+    return role_part.strip() or None, dept_part.strip() or None
+
+
 def candidates_for(lane: str | None, properties: Mapping[str, str], data: Mapping[str, Any]) -> Candidates:
     """Resolve a lane like `approver@market` / `approver@{dept}` plus candidate properties."""
-    role, department = None, None
-    if lane:
-        role_part, _, dept_part = lane.strip().partition("@")
-        role = role_part.strip() or None
-        department = _resolve(dept_part, data) if dept_part else None
+    role, dept_part = split_lane(lane)
+    department = _resolve(dept_part, data)
     role = _resolve(properties.get("candidateGroups"), data) or role
     department = _resolve(properties.get("candidateDepartments"), data) or department
     return Candidates(role=role, department=department, applicant=role == "applicant")

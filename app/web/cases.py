@@ -10,12 +10,14 @@ from flask_login import login_required
 
 from app.extensions import db
 from app.models import Case, HumanTask, User
-from app.services.case_views import case_data, data_labels, diagram_xml, may_view
+from app.services.case_views import case_data, data_labels, may_view
 from app.services.cases import get_case
+from app.services.diagrams import case_diagram
 from app.services.errors import NotFound, PermissionDenied
 from app.services.permissions import OVERSIGHT_ROLES, may_act
 from app.web.case_context import actor, history_context
 from app.web.clock import now
+from app.web.display import lane_wording
 
 bp = Blueprint("cases", __name__)
 
@@ -59,9 +61,10 @@ def _may_urge(user: User, case: Case, tasks: list[HumanTask]) -> bool:
 @bp.get("/cases/<number>/diagram.bpmn")
 @login_required
 def diagram(number: str) -> Any:
-    """The BPMN XML the case runs on, for the diagram viewer (same permission as the case page)."""
+    """The BPMN XML the case runs on, for the diagram viewer (same permission as the case page); its lanes
+    read as roles and departments (the file's role codes are for routing)."""
     case = visible_case(number)
-    xml = diagram_xml(case)
+    xml = case_diagram(db.session(), case, lane_wording())
     if xml is None:
         raise NotFound(_("此办件没有流程图"))
     response = Response(xml, mimetype="application/xml")

@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as _t
 
 from app.models import HumanTask
 from app.models.accounts import ROLE_CODES
+from app.services.diagrams import LaneWording
 from app.services.runtime import working_calendar
 from app.services.task_rows import due_badge
 
@@ -123,6 +125,21 @@ WORK_ORDER_CATEGORIES = {
     "表扬": _l("表扬"),
 }
 URGENCIES = {"extra_urgent": _l("特急"), "urgent": _l("加急"), "normal": _l("平件")}
+# Role names in the UI language: the Chinese ones are app.models.accounts.ROLE_CODES (the roles table's).
+ROLES = {
+    "applicant": _l("申请人"),
+    "clerk": _l("窗口受理员"),
+    "approver": _l("审批人员"),
+    "dept_head": _l("部门负责人"),
+    "leader": _l("分管领导"),
+    "office": _l("办公室"),
+    "supervisor": _l("监察人员"),
+    "designer": _l("流程设计员"),
+    "admin": _l("系统管理员"),
+    "inspector": _l("核查人员"),
+    "operator": _l("热线话务员"),
+    "arbiter": _l("派单仲裁员"),
+}
 
 
 def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -151,8 +168,21 @@ def task_badge(task: HumanTask, now: datetime) -> Badge | None:
 
 
 def role_label(code: str | None) -> str:
-    """The Chinese name of a role code."""
-    return ROLE_CODES.get(code or "", code or "")
+    """The name of a role code in the UI language."""
+    label = ROLES.get(code or "")
+    return str(label) if label is not None else ROLE_CODES.get(code or "", code or "")
+
+
+def lane_wording() -> LaneWording:
+    """How the diagram's lane labels read in the UI language (in Chinese: the roles table's names)."""
+    chinese = str(get_locale()) != "en"
+    return LaneWording(
+        role_names={} if chinese else {code: str(label) for code, label in ROLES.items()},
+        one_department=_("%(role)s · %(department)s"),
+        each_department=_("%(role)s（各%(group)s）"),
+        any_group=_("相关部门"),
+        department_pending=_("%(role)s（部门待定）"),
+    )
 
 
 def action_label(action: str, to: str = "") -> str:

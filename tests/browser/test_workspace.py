@@ -135,6 +135,12 @@ def _leader_sees_the_closed_case(leader: Page, base: str, number: str) -> None:
     expect(leader.locator(".opinion")).to_have_count(7)
     expect(leader.locator(".diagram.is-loaded")).to_be_visible(timeout=15000)
     assert leader.locator(".gf-done").count() >= 5  # done steps marked on the diagram
+    lanes = {
+        lane: leader.locator(f'.djs-element[data-element-id="{lane}"] text')
+        for lane in ("lane_lead", "lane_member")
+    }
+    expect(lanes["lane_lead"]).to_have_text("审批人员 · 市场监管局")  # not approver@{lead_dept}
+    expect(lanes["lane_member"]).to_have_text("审批人员（各成员部门）")
     screenshot(leader, "workspace-case-page")
 
 

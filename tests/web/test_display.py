@@ -8,7 +8,8 @@ from pathlib import Path
 from flask import Flask
 from flask_babel import force_locale
 
-from app.web.display import ACTIONS, ACTIONS_TO, action_label
+from app.models.accounts import ROLE_CODES
+from app.web.display import ACTIONS, ACTIONS_TO, ROLES, action_label, role_label
 
 SERVICES = Path(__file__).resolve().parents[2] / "app" / "services"
 RECORDERS = {"record_event", "_audit"}  # _audit: supervision_orders' wrapper of record_event
@@ -45,3 +46,13 @@ def test_the_english_timeline_says_what_happened(app: Flask) -> None:
     with app.test_request_context(), force_locale("zh_CN"):
         assert action_label("task.claimed") == "认领"
         assert action_label("task.transferred", "刘二") == "转办给 刘二"
+
+
+def test_every_role_has_a_label_in_both_languages(app: Flask) -> None:
+    with app.test_request_context(), force_locale("zh_CN"):
+        assert {code: role_label(code) for code in ROLES} == ROLE_CODES  # the roles table's names
+    with app.test_request_context(), force_locale("en"):
+        english = {code: role_label(code) for code in ROLE_CODES}
+        assert english["approver"] == "Approver" and english["clerk"] == "Window clerk"
+        assert not [name for name in english.values() if not name.isascii()]
+        assert role_label("no_such_role") == "no_such_role"
