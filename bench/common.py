@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import statistics
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -56,6 +57,41 @@ class StatementCounter:
             yield self
         finally:
             self.active = False
+
+
+def machine_line() -> str:
+    """How fast this machine is right now, to read the other figures by: a pure-Python loop, and (when
+    PostgreSQL answers) a SELECT 1 round trip and a transaction that must flush its commit to disk.
+
+    The VMs this runs on swing by up to 2x within an hour (shared hosts); figures from different runs
+    compare only next to these.
+    """
+    started = time.perf_counter()
+    total = 0
+    for n in range(2_000_000):
+        total += n
+    loop_ns = (time.perf_counter() - started) / 2_000_000 * 1e9
+    line = f"machine: Python loop {loop_ns:.1f} ns/iteration"
+    try:
+        import psycopg
+
+        url = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", connect_timeout=3) as conn:
+            trips, commits = [], []
+            for _ in range(300):
+                t0 = time.perf_counter()
+                conn.execute("SELECT 1").fetchone()
+                trips.append(time.perf_counter() - t0)
+            for _ in range(300):
+                t0 = time.perf_counter()
+                conn.execute("SELECT txid_current()")  # an xid: the COMMIT writes and flushes its WAL record
+                conn.commit()
+                commits.append(time.perf_counter() - t0)
+        trip, commit = median(trips) * 1000, median(commits) * 1000
+        line += f"; PostgreSQL SELECT 1 {trip:.3f} ms, a writing transaction's BEGIN … COMMIT {commit:.3f} ms"
+    except Exception as error:  # no server: the loop alone
+        line += f" (PostgreSQL not measured: {type(error).__name__})"
+    return line
 
 
 def pg_available() -> bool:

@@ -36,7 +36,7 @@ from flask_migrate import upgrade
 from app import create_app
 from app.extensions import db
 from app.services.processes import deploy_process
-from bench.common import PG_URL, median, percentile, pg_available
+from bench.common import PG_URL, machine_line, median, percentile, pg_available
 from bench.engine import DEPARTMENTS, NOW, _people, _source
 from config import DevelopmentConfig
 
@@ -237,6 +237,7 @@ def run_backend(backend: str, cases: int) -> dict[str, Any]:
 
 def _print(results: dict[str, dict[str, Any]], cases: int) -> None:
     print(f"\nHTTP benchmark — gunicorn, 1 sync worker × 1 thread, {cases} cases (+{WARMUP} warm-up)")
+    print(machine_line())
     print("per case: start + 1 list claimable + 6 complete (ids from the responses); tokens reused\n")
     print("| backend | cases/s | requests/s |")
     print("|---|---|---|")
