@@ -166,6 +166,12 @@ def test_return_transfer_delegate_withdraw(
     assert ok.status_code == 200 and ok.get_json()["state"] == "returned"
     case = client.get(f"/api/v1/cases/{number}", headers=h["clerk"]).get_json()
     assert any(o["text"] == "<script>alert(1)</script>同意" for o in case["opinions"])
+    # each decision labelled as the case page labels it: by its step's form, operations by their name
+    labels = {(o["step"], o["decision"]): o["decision_label"] for o in case["opinions"]}
+    assert labels[("部门审查", "accept")] == "同意" and labels[("领导决定", "return")] == "退回"
+    assert labels[("部门审查", "delegated")] == "委派回复"
+    detail = client.get(f"/api/v1/tasks/{decide.id}", headers=h["leader"]).get_json()
+    assert detail["opinions"] == case["opinions"]
 
 
 def test_signers_copy_urge_bulk(session: Session, client: FlaskClient, api: dict[str, Any]) -> None:

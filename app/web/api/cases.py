@@ -10,12 +10,12 @@ from app.extensions import db
 from app.models import Case
 from app.services.case_access import case_for_viewer, list_cases, withdraw_application
 from app.services.case_entry import check_generic_start
-from app.services.case_views import case_opinions, case_tasks
+from app.services.case_views import case_tasks
 from app.services.cases import start_case_with_tasks
 from app.services.errors import InvalidInput
 from app.web.api import bp
 from app.web.api.auth import api_user, json_body
-from app.web.api.tasks import _int_arg, new_tasks_json, opinion_json, task_json
+from app.web.api.tasks import _int_arg, new_tasks_json, opinions_json, task_json
 from app.web.clock import now
 
 MAX_TITLE = 300
@@ -49,7 +49,7 @@ def case_detail(number: str) -> Any:
     case = case_for_viewer(db.session(), number, api_user())
     body = case_json(case)
     body["tasks"] = [task_json(t) for t in case_tasks(db.session(), case)]
-    body["opinions"] = [opinion_json(o) for o in case_opinions(db.session(), case)]
+    body["opinions"] = opinions_json(case)
     return jsonify(body)
 
 

@@ -9,10 +9,10 @@ from typing import Any
 from flask import jsonify, request
 
 from app.extensions import db
-from app.models import HumanTask, Opinion
+from app.models import Case, HumanTask, Opinion
 from app.services import bulk, copies, delegation, operations, signers
 from app.services.case_access import task_for_viewer
-from app.services.case_views import case_opinions
+from app.services.case_views import case_opinions, case_tasks, opinion_decision_labels
 from app.services.cases import NewTask, complete_task
 from app.services.errors import InvalidInput
 from app.services.proxies import behalf_label
@@ -20,6 +20,7 @@ from app.services.task_lists import principal_names, tasks_with_counts
 from app.services.task_rows import TaskFilters, TaskRow
 from app.web.api import bp
 from app.web.api.auth import api_user, json_body
+from app.web.case_context import decision_labels
 from app.web.clock import now
 
 
@@ -99,16 +100,28 @@ def new_tasks_json(tasks: Sequence[NewTask]) -> list[dict[str, Any]]:
     return [{name: getattr(task, name) for name in fields} for task in tasks]
 
 
-def opinion_json(opinion: Opinion) -> dict[str, Any]:
+def opinion_json(opinion: Opinion, decision_label: str | None = None) -> dict[str, Any]:
     """An opinion as JSON (text is plain text; clients must escape it)."""
     principal = opinion.on_behalf_of.display_name if opinion.on_behalf_of else None
     return {
         "step": opinion.step_name,
         "author": behalf_label(opinion.author.display_name, principal),
         "decision": opinion.decision,
+        "decision_label": decision_label,
         "text": opinion.text,
         "created_at": _iso(opinion.created_at),
     }
+
+
+def opinions_json(case: Case) -> list[dict[str, Any]]:
+    """The case's opinion log, each decision labelled as the case page labels it (by its step's form)."""
+    session = db.session()
+    opinions = case_opinions(session, case)
+    own = opinion_decision_labels(case, opinions, case_tasks(session, case))
+    fallback = decision_labels(case)
+    return [
+        opinion_json(o, own.get(o.id) or (fallback.get(o.decision) if o.decision else None)) for o in opinions
+    ]
 
 
 @bp.get("/tasks")
@@ -136,7 +149,7 @@ def task_detail(task_id: int) -> Any:
     task = task_for_viewer(db.session(), task_id, api_user(), now())
     body = task_json(task)
     body["case"] = {"number": task.case.number, "title": task.case.title, "status": task.case.status}
-    body["opinions"] = [opinion_json(o) for o in case_opinions(db.session(), task.case)]
+    body["opinions"] = opinions_json(task.case)
     return jsonify(body)
 
 
