@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -91,21 +91,24 @@ def _checked(result: Result) -> Result:
     return result
 
 
+class StartOptions(TypedDict, total=False):
+    """How a case is started: its kind (application / document / work_order), title and list metadata."""
+
+    kind: str
+    title: str | None
+    meta: Mapping[str, Any] | None
+
+
 def start_case(
     session: Session,
     process_id: str,
     data: Mapping[str, Any],
     actor: User | None,
     now: datetime,
-    *,
-    kind: str = "application",
-    title: str | None = None,
-    meta: Mapping[str, Any] | None = None,
+    **options: Unpack[StartOptions],
 ) -> Case:
     """Start the newest version of a process as a new case with its first tasks projected."""
-    return start_case_with_tasks(
-        session, process_id, data, actor, now, kind=kind, title=title, meta=meta
-    ).case
+    return start_case_with_tasks(session, process_id, data, actor, now, **options).case
 
 
 def start_case_with_tasks(
