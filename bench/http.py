@@ -49,6 +49,7 @@ STEP_DATA: dict[str, dict[str, str]] = {
     "review": {"review_decision": "accept"},
     "decide": {"decision": "accept", "opinion": "同意"},
 }
+_SERVERS: dict[int, int] = {}  # port -> gunicorn master pid (its child is the worker)
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -76,6 +77,37 @@ def seed(url: str, upload_dir: str) -> None:
         db.engine.dispose()
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc; 0 for a vanished one)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _pg_backends(url: str) -> list[int]:
+    """The server processes of the other client connections to the bench database (the worker's pool)."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
 @contextmanager
 def gunicorn(url: str, tmp: str) -> Iterator[int]:
     """A gunicorn with one sync worker (1 thread) serving wsgi:app on a free loopback port."""
@@ -91,8 +123,10 @@ def gunicorn(url: str, tmp: str) -> Iterator[int]:
     proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
         _wait_ready(port, proc)
+        _SERVERS[port] = proc.pid
         yield port
     finally:
+        _SERVERS.pop(port, None)
         proc.terminate()
         try:
             proc.wait(timeout=15)
@@ -205,8 +239,13 @@ def _start_payload() -> dict[str, Any]:
     return {"process_id": "mini_parallel", "data": {"departments": DEPARTMENTS}}
 
 
-def drive(port: int, cases: int) -> dict[str, Any]:
-    """Log every actor in, run `cases` cases (after WARMUP unmeasured ones) and return the figures."""
+def drive(port: int, cases: int, url: str | None = None) -> dict[str, Any]:
+    """Log every actor in, run `cases` cases (after WARMUP unmeasured ones) and return the figures.
+
+    Besides the wall clock, the CPU each side spent per case: the gunicorn worker, the PostgreSQL
+    backends serving it (`url` given) and this client. Wall minus their sum is time nobody computed:
+    round trips waiting to be scheduled — what varies most between runs on a shared 2-core VM.
+    """
     client = Client(port)
     actors = ["clerk", "leader", *DEPARTMENTS]
     for actor in actors:
@@ -216,14 +255,25 @@ def drive(port: int, cases: int) -> dict[str, Any]:
         _run_case(client, tokens)
     for kind in ("start case", "list claimable", "complete task"):
         client.timings[kind].clear()
+    workers = _children(_SERVERS[port]) if port in _SERVERS else []
+    backends = _pg_backends(url) if url and url.startswith("postgresql") else []
+    cpu_before = (_cpu_seconds(workers), _cpu_seconds(backends), time.process_time())
     started = time.perf_counter()
     for _ in range(cases):
         _run_case(client, tokens)
     elapsed = time.perf_counter() - started
+    cpu_after = (_cpu_seconds(workers), _cpu_seconds(backends), time.process_time())
     requests = sum(
         len(v) for k, v in client.timings.items() if k in ("start case", "list claimable", "complete task")
     )
-    return {"cases_per_s": cases / elapsed, "requests_per_s": requests / elapsed, "timings": client.timings}
+    cpu_ms = [(after - before) / cases * 1000 for before, after in zip(cpu_before, cpu_after, strict=True)]
+    return {
+        "cases_per_s": cases / elapsed,
+        "requests_per_s": requests / elapsed,
+        "ms_per_case": elapsed / cases * 1000,
+        "cpu_ms_per_case": {"worker": cpu_ms[0], "database": cpu_ms[1], "client": cpu_ms[2]},
+        "timings": client.timings,
+    }
 
 
 def run_backend(backend: str, cases: int) -> dict[str, Any]:
@@ -232,7 +282,7 @@ def run_backend(backend: str, cases: int) -> dict[str, Any]:
         url = f"sqlite:///{Path(tmp) / 'http.db'}" if backend == "sqlite" else PG_URL
         seed(url, str(Path(tmp) / "uploads"))
         with gunicorn(url, tmp) as port:
-            return drive(port, cases)
+            return drive(port, cases, url)
 
 
 def _print(results: dict[str, dict[str, Any]], cases: int) -> None:
@@ -243,6 +293,13 @@ def _print(results: dict[str, dict[str, Any]], cases: int) -> None:
     print("|---|---|---|")
     for backend, figures in results.items():
         print(f"| {backend} | {figures['cases_per_s']:.1f} | {figures['requests_per_s']:.1f} |")
+    print("\n| backend | wall ms per case | CPU ms per case: gunicorn worker | PostgreSQL | client | idle |")
+    print("|---|---|---|---|---|---|")
+    for backend, figures in results.items():
+        cpu, wall = figures["cpu_ms_per_case"], figures["ms_per_case"]
+        idle = wall - sum(cpu.values())
+        row = f"| {backend} | {wall:.1f} | {cpu['worker']:.1f} | {cpu['database']:.1f} | {cpu['client']:.1f}"
+        print(f"{row} | {idle:.1f} |")
     print("\n| backend | request | n | p50 ms | p95 ms |")
     print("|---|---|---|---|---|")
     for backend, figures in results.items():
