@@ -103,6 +103,25 @@ def _step_statement(finished: bool, new_tasks: int, opinion: bool, event: bool) 
     return statement.add_cte(*inserts).returning(Case.id, *new_ids)
 
 
+def step_parameters(
+    opinion: Mapping[str, Any] | None,
+    event: Mapping[str, Any] | None,
+    finished: FinishedTask | None,
+    new_tasks: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """The CTEs' parameters of `_step_statement`, each prefixed by its part (no bare column names: Core
+    would add any it recognises to the SET of the CTE's UPDATE)."""
+    params: dict[str, Any] = {}
+    for prefix, row in ((_OPINION, opinion), (_EVENT, event)):
+        params.update({prefix + name: value for name, value in (row or {}).items()})
+    if finished is not None:
+        params[_FINISHED + "task_id"] = finished.task_id
+        params.update({_FINISHED + name: value for name, value in finished.values.items()})
+    for i, task in enumerate(new_tasks):
+        params.update({f"task{i}_{name}": task.get(name) for name in _TASK_COLUMNS})
+    return params
+
+
 def write_case(
     session: Session,
     case: Case,
@@ -126,13 +145,7 @@ def write_case(
         statement = _step_statement(
             finished is not None, len(new_tasks), opinion is not None, event is not None
         )
-        for prefix, row in ((_OPINION, opinion), (_EVENT, event)):
-            params.update({prefix + name: value for name, value in (row or {}).items()})
-        if finished is not None:
-            params[_FINISHED + "task_id"] = finished.task_id
-            params.update({_FINISHED + name: value for name, value in finished.values.items()})
-        for i, task in enumerate(new_tasks):
-            params.update({f"task{i}_{name}": task.get(name) for name in _TASK_COLUMNS})
+        params |= step_parameters(opinion, event, finished, new_tasks)
         returned = connection.execute(statement, params).first()
         if returned is None:
             raise StaleDataError(f"case {case.id} was changed by someone else (version {version})")
