@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from copy import deepcopy
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -80,7 +81,17 @@ class WorkflowEngine:
     def _run(self, bundle: SpecBundle, state: str, now: datetime, step: Callable[[Any], None]) -> Result:
         """Load, apply `step`, run engine tasks; on a process error return the unchanged state."""
         require_aware(now)
-        workflow = self._load(bundle, state)
+        return self._run_loaded(bundle, self._load(bundle, state), lambda: state, now, step)
+
+    def _run_loaded(
+        self,
+        bundle: SpecBundle,
+        workflow: Any,
+        state_before: Callable[[], str],
+        now: datetime,
+        step: Callable[[Any], None],
+    ) -> Result:
+        """`_run` on a workflow already in memory; `state_before` gives its state as it was (errors)."""
         before = outcome.completed_ids(workflow)
         try:
             with clock_at(now):
@@ -89,18 +100,23 @@ class WorkflowEngine:
         except _CALLER_ERRORS:
             raise
         except Exception as err:  # scripts, conditions, timers: report, keep the case as it was
-            return self._error(bundle, state, err)
+            return self._error(bundle, state_before(), err)
         return self._result(bundle, workflow, before)
 
     def start(self, spec: SpecRef, data: dict[str, Any], now: datetime) -> Result:
-        """Create a case: run until the first human tasks or timers."""
+        """Create a case: run until the first human tasks or timers (no dump and load in between)."""
         check_plain_data(data)
+        require_aware(now)
         bundle = self._bundle(spec)
-        workflow = new_workflow(bundle, self.script_engine)
-        workflow.task_tree.data.update(data)
-        for child in workflow.task_tree.children:
-            child.data.update(data)
-        return self._run(bundle, dump_state(workflow), now, lambda wf: None)
+
+        def fresh() -> Any:
+            workflow = new_workflow(bundle, self.script_engine)
+            workflow.task_tree.data.update(deepcopy(data))  # each its own copy, as a dump + load gave
+            for child in workflow.task_tree.children:
+                child.data.update(deepcopy(data))
+            return workflow
+
+        return self._run_loaded(bundle, fresh(), lambda: dump_state(fresh()), now, lambda wf: None)
 
     def complete(
         self, spec: SpecRef, state: str, task_id: str, data: dict[str, Any], now: datetime

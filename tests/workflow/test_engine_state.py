@@ -163,3 +163,45 @@ def test_compile_reports_a_missing_called_process_with_a_location() -> None:
     (error, *_) = info.value.errors
     assert error.file == "approval.bpmn"
     assert "site_check" in error.text
+
+
+START_SCRIPT_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="start_script" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="compute" name="计算">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:script>__SCRIPT__</bpmn:script></bpmn:scriptTask>
+    <bpmn:userTask id="check" name="核对">
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="compute" />
+    <bpmn:sequenceFlow id="f2" sourceRef="compute" targetRef="check" />
+    <bpmn:sequenceFlow id="f3" sourceRef="check" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def _start_script(script: str) -> SpecRef:
+    compiled = compile_process(
+        {"start_script.bpmn": START_SCRIPT_BPMN.replace("__SCRIPT__", script).encode()}, {}
+    )
+    return SpecRef(compiled.content_hash, compiled.spec_json)
+
+
+def test_start_runs_the_new_case_with_its_own_copy_of_the_data() -> None:
+    data = {"items": [1, 2]}
+    result = WorkflowEngine().start(_start_script("items.append(3)"), data, T0)
+    assert result.status == "open" and [t.bpmn_id for t in result.ready] == ["check"]
+    assert result.data["items"] == [1, 2, 3] and data == {"items": [1, 2]}  # the caller's data untouched
+    restored = save_restore(result.state)
+    assert json.loads(restored)["last_task"]
+
+
+def test_a_start_whose_first_script_fails_reports_it_and_keeps_the_case_as_started() -> None:
+    engine, spec = WorkflowEngine(), _start_script("total = amount / 0")
+    result = engine.start(spec, {"amount": 5}, T0)
+    assert result.status == "error" and (result.error or "").startswith("compute: ")
+    assert result.ready == () and result.events == ()
+    again = engine.fire_timers(spec, save_restore(result.state), T0)  # the stored case runs from its start
+    assert again.status == "error" and again.error == result.error
