@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.extensions import db
-from app.models import AuditEvent, Case, HumanTask, User
+from app.models import AuditEvent, Case, HumanTask, Opinion, User
 from app.services.case_views import (
     case_events,
     case_opinions,
@@ -58,8 +58,7 @@ def history_context(case: Case, tasks: list[HumanTask] | None = None) -> dict[st
         "done_steps": done,
         "current_steps": current,
         "all_tasks": tasks,
-        "decisions": decision_labels(case),
-        "opinion_decisions": opinion_decision_labels(case, opinions, tasks),
+        "opinion_labels": opinion_labels(case, opinions, tasks),
     }
 
 
@@ -133,9 +132,18 @@ def _entry(
     return TimelineEntry(event.created_at, text, str(step), actor)
 
 
+def opinion_labels(case: Case, opinions: list[Opinion], tasks: list[HumanTask]) -> dict[int, str]:
+    """Opinion id -> how its decision reads: by the form of the step that wrote it, else from the whole
+    version (operations such as 退回 and 转办, steps without a form), else the stored value.
+    The opinions panel of the pages and the API's opinion log both show these."""
+    own = opinion_decision_labels(case, opinions, tasks)
+    version_wide = decision_labels(case)
+    return {o.id: own.get(o.id) or version_wide.get(o.decision, o.decision) for o in opinions if o.decision}
+
+
 def decision_labels(case: Case) -> dict[str, str]:
     """Decision value -> label from the version's forms (decision fields first), plus 退回: for the opinions
-    whose own step's form does not label their decision (`opinion_decisions` does the others)."""
+    whose own step's form does not label their decision (`opinion_labels` combines the two)."""
     values = data_labels(case).values
     ordered = sorted(values, key=lambda name: "decision" not in name)
     labels: dict[str, str] = {

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Case, HumanTask, Opinion
 from app.services import bulk, copies, delegation, operations, signers
 from app.services.case_access import task_for_viewer
-from app.services.case_views import case_opinions, case_tasks, opinion_decision_labels
+from app.services.case_views import case_opinions, case_tasks
 from app.services.cases import NewTask, complete_task
 from app.services.errors import InvalidInput
 from app.services.proxies import behalf_label
@@ -20,7 +20,7 @@ from app.services.task_lists import principal_names, tasks_with_counts
 from app.services.task_rows import TaskFilters, TaskRow
 from app.web.api import bp
 from app.web.api.auth import api_user, json_body
-from app.web.case_context import decision_labels
+from app.web.case_context import opinion_labels
 from app.web.clock import now
 
 
@@ -117,11 +117,8 @@ def opinions_json(case: Case) -> list[dict[str, Any]]:
     """The case's opinion log, each decision labelled as the case page labels it (by its step's form)."""
     session = db.session()
     opinions = case_opinions(session, case)
-    own = opinion_decision_labels(case, opinions, case_tasks(session, case))
-    fallback = decision_labels(case)
-    return [
-        opinion_json(o, own.get(o.id) or (fallback.get(o.decision) if o.decision else None)) for o in opinions
-    ]
+    labels = opinion_labels(case, opinions, case_tasks(session, case))
+    return [opinion_json(o, labels.get(o.id)) for o in opinions]
 
 
 @bp.get("/tasks")
