@@ -60,6 +60,11 @@ class StatementCounter:
             self.active = False
 
 
+def psycopg_url(url: str = PG_URL) -> str:
+    """A SQLAlchemy PostgreSQL URL as plain psycopg takes it."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
 def machine_line() -> str:
     """How fast this machine is right now, to read the other figures by: a pure-Python loop, an app-like
     workload, and (when PostgreSQL answers) a SELECT 1 round trip and a transaction that must flush its
@@ -74,8 +79,7 @@ def machine_line() -> str:
     try:
         import psycopg
 
-        url = PG_URL.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", connect_timeout=3) as conn:
+        with psycopg.connect(psycopg_url().rsplit("/", 1)[0] + "/postgres", connect_timeout=3) as conn:
             trips, commits = [], []
             for _ in range(300):
                 t0 = time.perf_counter()

@@ -36,7 +36,7 @@ from flask_migrate import upgrade
 from app import create_app
 from app.extensions import db
 from app.services.processes import deploy_process
-from bench.common import PG_URL, machine_line, median, percentile, pg_available
+from bench.common import PG_URL, machine_line, median, percentile, pg_available, psycopg_url
 from bench.engine import DEPARTMENTS, NOW, _people, _source
 from config import DevelopmentConfig
 
@@ -100,7 +100,7 @@ def _pg_backends(url: str) -> list[int]:
     """The server processes of the other client connections to the bench database (the worker's pool)."""
     import psycopg
 
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+    with psycopg.connect(psycopg_url(url)) as conn:
         rows = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
             " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"

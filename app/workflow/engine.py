@@ -80,7 +80,6 @@ class WorkflowEngine:
 
     def _run(self, bundle: SpecBundle, state: str, now: datetime, step: Callable[[Any], None]) -> Result:
         """Load, apply `step`, run engine tasks; on a process error return the unchanged state."""
-        require_aware(now)
         return self._run_loaded(bundle, self._load(bundle, state), lambda: state, now, step)
 
     def _run_loaded(
@@ -92,6 +91,7 @@ class WorkflowEngine:
         step: Callable[[Any], None],
     ) -> Result:
         """`_run` on a workflow already in memory; `state_before` gives its state as it was (errors)."""
+        require_aware(now)
         before = outcome.completed_ids(workflow)
         try:
             with clock_at(now):
@@ -106,7 +106,6 @@ class WorkflowEngine:
     def start(self, spec: SpecRef, data: dict[str, Any], now: datetime) -> Result:
         """Create a case: run until the first human tasks or timers (no dump and load in between)."""
         check_plain_data(data)
-        require_aware(now)
         bundle = self._bundle(spec)
 
         def fresh() -> Any:
