@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import AuditEvent, Case, Department, HumanTask, Opinion, TaskCopy, User
+from app.services.application_forms import MODES as START_MODES
+from app.services.application_forms import start_form
 from app.services.errors import PermissionDenied
 from app.services.permissions import may_act, may_view_case
 from app.services.proxies import acting_for
@@ -178,7 +180,8 @@ def case_data(case: Case) -> dict[str, Any]:
 def data_labels(
     case: Case, departments: Mapping[str, str] | None = None, tasks: Iterable[HumanTask] = ()
 ) -> DataLabels:
-    """Field titles and value labels from every form of the case's version (+ department names).
+    """Field titles and value labels from every form of the case's version and, for an application,
+    its item's start form (+ department names).
 
     A key that the forms of several steps define (`decision`, `opinion`, `legal_basis`…) holds what the
     last of those steps wrote: among the completed `tasks`, the one completed last whose form defines it
@@ -197,6 +200,10 @@ def data_labels(
             labels = values.setdefault(spec.name, {})
             for value, label in zip(spec.enum, spec.enum_labels, strict=False):
                 labels.setdefault(str(value), label)
+    item = case.service_item  # an application's own fields (申请人, 统一社会信用代码…) from its start form
+    if item is not None and item.mode in START_MODES:
+        for spec in start_form(item.mode).fields():
+            titles.setdefault(spec.name, spec.title)
     done = [t for t in tasks if t.state == "completed" and t.form and t.completed_at is not None]
     for task in sorted(done, key=lambda t: (t.completed_at, t.id)):
         form = version_form(version, task.form) if task.form else None

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Case, Material
 from app.services.applications import apply, new_key
-from app.services.case_views import case_data
+from app.services.case_views import case_data, data_labels
 from app.services.errors import InvalidInput, NotFound, PermissionDenied
 from app.services.progress import my_applications, public_progress
 from tests.factories import create_user
@@ -233,3 +233,16 @@ def test_progress_in_plain_words_and_the_public_query(
     assert public_progress(session, case.number, "0000") is None
     assert public_progress(session, "GXQ0000-000000", "5678") is None
     assert public_progress(session, case.number, "678") is None
+
+
+def test_an_applications_own_fields_are_titled_as_the_applicant_filled_them(
+    session: Session, world: World, tmp_path: Path, now: datetime
+) -> None:
+    posted = application(world.parallel)
+    case = apply(session, world.parallel, world.alice, posted, limits(tmp_path), now, submit=True).case
+    assert case is not None
+    labels = data_labels(case)
+    assert labels.title("applicant_name") == "申请人（单位）名称"
+    assert labels.title("credit_code") == "统一社会信用代码"
+    assert labels.title("legal_representative") == "法定代表人"
+    assert labels.title("lead_dept") == "牵头部门"  # the process's own keys keep their titles
